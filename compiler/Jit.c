@@ -1,0 +1,73 @@
+/* JIT execution through MLIR's ExecutionEngine.
+ *
+ * The lowered entry point has the C interface
+ *   void _mlir_ciface_<f>(memref_desc *in0, ..., memref_desc *out0, ...)
+ * (results became out-parameters during lowering). We build one strided
+ * memref descriptor per buffer and call it with InvokePacked. */
+#include "quant-opt/compiler.h"
+
+#include "mlir-c/ExecutionEngine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void memrefCopy(int64_t elemSize, void *src, void *dst); /* runtime/memref.c */
+
+struct qoJit {
+  MlirExecutionEngine ee;
+  qoSignature sig;
+};
+
+qoJit *qoJitCreate(MlirModule lowered, const qoSignature *sig, int optLevel,
+                   char **error) {
+  qoJit *j = calloc(1, sizeof *j);
+  if (!j) return NULL;
+  j->sig = *sig;
+  j->ee = mlirExecutionEngineCreate(lowered, optLevel, 0, NULL, false, false);
+  if (mlirExecutionEngineIsNull(j->ee)) {
+    if (error) *error = strdup("JIT compilation failed (is the module lowered to the LLVM dialect?)");
+    free(j);
+    return NULL;
+  }
+  mlirExecutionEngineRegisterSymbol(j->ee, mlirStringRefCreateFromCString("memrefCopy"),
+                                    (void *)(uintptr_t)memrefCopy);
+  return j;
+}
+
+/* Fills a rank-r descriptor {alloc, align, offset, sizes[r], strides[r]}. */
+static void fillDesc(int64_t *d, void *data, const qoTensorInfo *t) {
+  memcpy(&d[0], &data, sizeof data);
+  memcpy(&d[1], &data, sizeof data);
+  d[2] = 0;
+  int64_t stride = 1;
+  for (int i = t->rank - 1; i >= 0; --i) {
+    d[3 + i] = t->dims[i];
+    d[3 + t->rank + i] = stride;
+    stride *= t->dims[i];
+  }
+}
+
+int qoJitRun(qoJit *j, const void *const *inputs, void *const *outputs) {
+  if (!j) return -1;
+  int n = j->sig.numInputs + j->sig.numOutputs;
+  int64_t descs[32][3 + 2 * QO_MAX_RANK];
+  void *descPtrs[32];
+  void *args[32];
+  for (int i = 0; i < n; ++i) {
+    int isIn = i < j->sig.numInputs;
+    const qoTensorInfo *t = isIn ? &j->sig.inputs[i] : &j->sig.outputs[i - j->sig.numInputs];
+    void *data = isIn ? (void *)(uintptr_t)inputs[i] : outputs[i - j->sig.numInputs];
+    fillDesc(descs[i], data, t);
+    descPtrs[i] = descs[i];
+    args[i] = &descPtrs[i];
+  }
+  MlirLogicalResult r = mlirExecutionEngineInvokePacked(
+      j->ee, mlirStringRefCreateFromCString(j->sig.funcName), args);
+  return mlirLogicalResultIsSuccess(r) ? 0 : -1;
+}
+
+void qoJitDestroy(qoJit *j) {
+  if (!j) return;
+  mlirExecutionEngineDestroy(j->ee);
+  free(j);
+}

@@ -1,0 +1,158 @@
+/* quant-opt compiler library: the C API that quant-opt, qo-run and embedding
+ * compilers use. Wraps the MLIR C API: context set-up (upstream dialects plus
+ * the IRDL `qo` dialect), input loading (.mlir or .onnx), the textual pass
+ * pipeline (quant-opt's own passes mixed with upstream ones), lowering to the
+ * LLVM dialect, and the three back ends: JIT, object file, shared library.
+ *
+ * Ownership follows MLIR's C API: `Create` returns an object the caller
+ * destroys; `Destroy(NULL)` is a no-op. Errors are reported as MLIR
+ * diagnostics on the context (located, file:line:col) and as a failure
+ * result; nothing here prints to stdout or calls exit(). */
+#ifndef QUANT_OPT_COMPILER_H
+#define QUANT_OPT_COMPILER_H
+
+#include "mlir-c/Diagnostics.h"
+#include "mlir-c/IR.h"
+#include "mlir-c/Pass.h"
+#include "mlir-c/Support.h"
+#include "quant-opt/onnx.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===------------------------------------------------------------------===*
+ * Context and input
+ *===------------------------------------------------------------------===*/
+
+/* Creates a context with every upstream dialect registered, the `qo` dialect
+ * loaded, and the LLVM IR translations registered. Threading is disabled
+ * (the driver is single-threaded; passes may still be cloned). */
+MlirContext qoContextCreate(void);
+
+/* Destroys a context made by qoContextCreate (and the IRDL module that
+ * defines its `qo` dialect). */
+void qoContextDestroy(MlirContext ctx);
+
+/* Loads the `qo` dialect (IRDL) into `ctx`. Idempotent. */
+MlirLogicalResult qoLoadQoDialect(MlirContext ctx);
+
+/* Installs a diagnostic handler printing "file:line:col: error: message"
+ * (notes indented below) to `out`; locations named after an ONNX node print
+ * as "<fallbackFile>: node 'name'". Returns the handler id. Counts errors
+ * into *errorCount if non-NULL. */
+MlirDiagnosticHandlerID qoAttachDiagnosticPrinter(MlirContext ctx, FILE *out,
+                                                  const char *fallbackFile,
+                                                  int *errorCount);
+
+/* Loads a source file into a module: `.onnx` through the ONNX importer,
+ * anything else (or "-" for stdin) as MLIR text. Diagnostics go to the
+ * context's handlers; returns a null module on failure. */
+MlirModule qoLoadSourceFile(MlirContext ctx, const char *path,
+                            const qoOnnxImportOptions *onnxOpts);
+
+/* Parses MLIR text; `bufferName` is used in locations. Null on failure. */
+MlirModule qoParseSource(MlirContext ctx, const char *text, size_t length,
+                         const char *bufferName);
+
+/*===------------------------------------------------------------------===*
+ * Passes and pipelines
+ *===------------------------------------------------------------------===*/
+
+/* Prints quant-opt's own passes with their options (the --list-passes and
+ * --help text), generated from the pass table passes/Passes.def. */
+void qoPrintPassList(FILE *out);
+
+/* Number of passes in the table, and the argument of the i-th. */
+size_t qoGetNumPasses(void);
+const char *qoGetPassArgument(size_t i);
+
+/* A named pipeline (e.g. "lower-to-llvm"): the textual pipeline it stands for. */
+typedef struct qoNamedPipeline {
+  const char *name;
+  const char *summary;
+  const char *pipeline; /* "builtin.module(...)" */
+} qoNamedPipeline;
+
+size_t qoGetNumNamedPipelines(void);
+const qoNamedPipeline *qoGetNamedPipeline(size_t i);
+const qoNamedPipeline *qoLookupNamedPipeline(const char *name);
+
+/* Parses `pipeline` ("builtin.module(a,b{x=1},func.func(c))"), mixing
+ * quant-opt passes and upstream ones, into `pm`. Named pipelines may appear
+ * as elements too. On error returns failure and writes a malloc'd message
+ * into *error (caller frees). */
+MlirLogicalResult qoParsePassPipeline(MlirPassManager pm, const char *pipeline,
+                                      char **error);
+
+/*===------------------------------------------------------------------===*
+ * Back ends
+ *===------------------------------------------------------------------===*/
+
+/* The textual pipeline that lowers float/int TOSA+linalg to the LLVM
+ * dialect, with quant-opt's own decompositions first. */
+const char *qoGetLowerToLLVMPipeline(void);
+
+/* Lowers `module` in place with qoGetLowerToLLVMPipeline(). */
+MlirLogicalResult qoLowerToLLVM(MlirModule module, char **error);
+
+/* Describes one argument or result of a compiled entry point. */
+typedef enum qoDType { QO_F32 = 0, QO_I8 = 1, QO_U8 = 2, QO_I32 = 3, QO_I64 = 4 } qoDType;
+
+typedef struct qoTensorInfo {
+  char name[128];
+  qoDType dtype;
+  int rank;
+  int64_t dims[QO_MAX_RANK];
+} qoTensorInfo;
+
+typedef struct qoSignature {
+  char funcName[128];
+  int numInputs, numOutputs;
+  qoTensorInfo inputs[16], outputs[16];
+} qoSignature;
+
+/* Reads the signature of `funcName` (NULL: the first public function) in a
+ * tensor-level module (before lowering). Names come from the function's
+ * qo.input_names / qo.output_names attributes, else "input0", "output0". */
+MlirLogicalResult qoGetSignature(MlirModule module, const char *funcName,
+                                 qoSignature *sig, char **error);
+
+/* Emits LLVM IR text for a lowered module to `path` ("-" for stdout). */
+MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **error);
+
+/* Emits a relocatable object for the host CPU (O3, PIC). */
+MlirLogicalResult qoEmitObject(MlirModule lowered, const char *path, char **error);
+
+/* Emits a shared library with the C ABI described in include/quant-opt/model_abi.h,
+ * plus `headerPath` (may be NULL) describing it for `sig`. */
+MlirLogicalResult qoEmitSharedLibrary(MlirModule lowered, const qoSignature *sig,
+                                      const char *path, const char *headerPath,
+                                      char **error);
+
+/*===------------------------------------------------------------------===*
+ * JIT
+ *===------------------------------------------------------------------===*/
+
+typedef struct qoJit qoJit;
+
+/* JIT-compiles a lowered module (the module is borrowed for the call only).
+ * Returns NULL and sets *error on failure. */
+qoJit *qoJitCreate(MlirModule lowered, const qoSignature *sig, int optLevel,
+                   char **error);
+
+/* Runs the entry point: inputs[i] / outputs[i] point at dense row-major
+ * buffers of the signature's shapes. */
+int qoJitRun(qoJit *jit, const void *const *inputs, void *const *outputs);
+
+void qoJitDestroy(qoJit *jit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* QUANT_OPT_COMPILER_H */

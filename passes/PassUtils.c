@@ -1,0 +1,153 @@
+/* Helpers shared by quant-opt's passes (see PassUtils.h). */
+#include "passes/PassUtils.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  qoOpList *out;
+} CollectState;
+
+static MlirWalkResult collectCb(MlirOperation op, void *ud) {
+  CollectState *s = ud;
+  MlirIdentifier id = mlirOperationGetName(op);
+  MlirStringRef n = mlirIdentifierStr(id);
+  if (n.length == strlen(s->name) && memcmp(n.data, s->name, n.length) == 0) {
+    qoOpList *l = s->out;
+    if (l->size == l->capacity) {
+      size_t nc = l->capacity ? 2 * l->capacity : 16;
+      MlirOperation *p = realloc(l->ops, nc * sizeof *p);
+      if (!p) return MlirWalkResultInterrupt;
+      l->ops = p;
+      l->capacity = nc;
+    }
+    l->ops[l->size++] = op;
+  }
+  return MlirWalkResultAdvance;
+}
+
+void qoCollectOps(MlirOperation root, const char *name, qoOpList *out) {
+  CollectState s = {name, out};
+  mlirOperationWalk(root, collectCb, &s, MlirWalkPostOrder);
+}
+
+void qoOpListFree(qoOpList *list) {
+  free(list->ops);
+  list->ops = NULL;
+  list->size = list->capacity = 0;
+}
+
+MlirOperation qoCreateOpBefore(MlirOperation before, const char *name,
+                               MlirLocation loc, intptr_t nOperands,
+                               const MlirValue *operands, intptr_t nResults,
+                               const MlirType *results, intptr_t nAttrs,
+                               const MlirNamedAttribute *attrs) {
+  MlirOperationState st = mlirOperationStateGet(qoStr(name), loc);
+  if (nOperands) mlirOperationStateAddOperands(&st, nOperands, operands);
+  if (nResults) mlirOperationStateAddResults(&st, nResults, results);
+  if (nAttrs) mlirOperationStateAddAttributes(&st, nAttrs, attrs);
+  MlirOperation op = mlirOperationCreate(&st);
+  MlirBlock block = mlirOperationGetBlock(before);
+  mlirBlockInsertOwnedOperationBefore(block, before, op);
+  return op;
+}
+
+static MlirNamedAttribute named(MlirContext ctx, const char *n, MlirAttribute a) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, qoStr(n)), a);
+}
+
+MlirValue qoTosaConstF32(MlirOperation before, MlirLocation loc, int rank,
+                         const int64_t *shape, const float *values) {
+  MlirContext ctx = mlirLocationGetContext(loc);
+  MlirType t = mlirRankedTensorTypeGet(rank, shape, mlirF32TypeGet(ctx),
+                                       mlirAttributeGetNull());
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) n *= shape[i];
+  MlirAttribute a = mlirDenseElementsAttrFloatGet(t, n, values);
+  MlirNamedAttribute na = named(ctx, "values", a);
+  MlirOperation op = qoCreateOpBefore(before, "tosa.const", loc, 0, NULL, 1, &t, 1, &na);
+  return mlirOperationGetResult(op, 0);
+}
+
+MlirValue qoTosaZeroShift(MlirOperation before, MlirLocation loc) {
+  MlirContext ctx = mlirLocationGetContext(loc);
+  int64_t one = 1;
+  MlirType t = mlirRankedTensorTypeGet(1, &one, mlirIntegerTypeGet(ctx, 8),
+                                       mlirAttributeGetNull());
+  int8_t z = 0;
+  MlirAttribute a = mlirDenseElementsAttrInt8Get(t, 1, &z);
+  MlirNamedAttribute na = named(ctx, "values", a);
+  MlirOperation op = qoCreateOpBefore(before, "tosa.const", loc, 0, NULL, 1, &t, 1, &na);
+  return mlirOperationGetResult(op, 0);
+}
+
+MlirValue qoTosaReshape(MlirOperation before, MlirLocation loc, MlirValue v,
+                        int rank, const int64_t *shape) {
+  MlirContext ctx = mlirLocationGetContext(loc);
+  char buf[256];
+  int n = snprintf(buf, sizeof buf, "dense<[");
+  for (int i = 0; i < rank; ++i)
+    n += snprintf(buf + n, sizeof buf - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+  snprintf(buf + n, sizeof buf - n, "]> : tensor<%dxindex>", rank);
+  MlirAttribute sa = mlirAttributeParseGet(ctx, qoStr(buf));
+  snprintf(buf, sizeof buf, "!tosa.shape<%d>", rank);
+  MlirType st = mlirTypeParseGet(ctx, qoStr(buf));
+  MlirNamedAttribute na = named(ctx, "values", sa);
+  MlirOperation shapeOp =
+      qoCreateOpBefore(before, "tosa.const_shape", loc, 0, NULL, 1, &st, 1, &na);
+  MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
+  MlirType rt = mlirRankedTensorTypeGet(rank, shape, et, mlirAttributeGetNull());
+  MlirValue ops[2] = {v, mlirOperationGetResult(shapeOp, 0)};
+  MlirOperation r = qoCreateOpBefore(before, "tosa.reshape", loc, 2, ops, 1, &rt, 0, NULL);
+  return mlirOperationGetResult(r, 0);
+}
+
+MlirValue qoTosaBinary(MlirOperation before, MlirLocation loc, const char *name,
+                       MlirValue a, MlirValue b, MlirType resultType) {
+  MlirValue ops[3] = {a, b, {0}};
+  intptr_t n = 2;
+  if (strcmp(name, "tosa.mul") == 0) ops[n++] = qoTosaZeroShift(before, loc);
+  MlirOperation op = qoCreateOpBefore(before, name, loc, n, ops, 1, &resultType, 0, NULL);
+  return mlirOperationGetResult(op, 0);
+}
+
+double *qoGetConstDoubles(MlirValue v, int64_t *n) {
+  if (!mlirValueIsAOpResult(v)) return NULL;
+  MlirOperation def = mlirOpResultGetOwner(v);
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(def));
+  MlirAttribute a;
+  if (name.length == 10 && memcmp(name.data, "tosa.const", 10) == 0)
+    a = mlirOperationGetAttributeByName(def, qoStr("values"));
+  else if (name.length == 14 && memcmp(name.data, "arith.constant", 14) == 0)
+    a = mlirOperationGetAttributeByName(def, qoStr("value"));
+  else
+    return NULL;
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseFPElements(a)) return NULL;
+  int64_t count = mlirElementsAttrGetNumElements(a);
+  double *out = malloc((size_t)(count ? count : 1) * sizeof *out);
+  if (!out) return NULL;
+  bool splat = mlirDenseElementsAttrIsSplat(a);
+  MlirType et = mlirShapedTypeGetElementType(mlirAttributeGetType(a));
+  bool isF64 = mlirTypeIsAF64(et);
+  for (int64_t i = 0; i < count; ++i) {
+    intptr_t idx = splat ? 0 : (intptr_t)i;
+    out[i] = isF64 ? mlirDenseElementsAttrGetDoubleValue(a, idx)
+                   : (double)mlirDenseElementsAttrGetFloatValue(a, idx);
+  }
+  *n = count;
+  return out;
+}
+
+int64_t qoGetIntAttr(MlirOperation op, const char *name, int64_t dflt) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(name));
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsAInteger(a)) return dflt;
+  return mlirIntegerAttrGetValueInt(a);
+}
+
+double qoGetFloatAttr(MlirOperation op, const char *name, double dflt) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(name));
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsAFloat(a)) return dflt;
+  return mlirFloatAttrGetValueDouble(a);
+}
