@@ -1,0 +1,353 @@
+/* ONNX conformance: imports, compiles (JIT) and runs ONNX's own backend
+ * tests from Debian's libonnx-testdata (node/, pytorch-converted/, ...),
+ * comparing with the expected outputs (fp32: |got - want| <= atol + rtol*|want|,
+ * rtol 1e-4, atol 1e-5).
+ *
+ * A test is "unsupported" when the importer says so (message starting with
+ * "unsupported") or its inputs are of a dtype quant-opt models do not take;
+ * those are listed by name, never skipped silently. Every other problem is a
+ * failure and makes the exit code non-zero. Prints
+ *   onnx-conformance: N passed, M failed, K unsupported
+ * Usage: qo-onnx-conformance [--verbose] [--filter SUBSTR] <data-dir>... */
+#include "quant-opt/compiler.h"
+#include "quant-opt/onnx.h"
+
+#include "onnx.pb-c.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct Tensor {
+  int rank;
+  int64_t dims[QO_MAX_RANK];
+  int64_t n;
+  double *v; /* values as double */
+  int dtype; /* ONNX TensorProto data type */
+} Tensor;
+
+static void *readFile(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  void *b = malloc(n > 0 ? (size_t)n : 1);
+  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+/* Reads a serialized TensorProto; returns 0 on success. */
+static int readTensor(const char *path, Tensor *t, char *why, size_t whyLen) {
+  size_t len;
+  void *data = readFile(path, &len);
+  memset(t, 0, sizeof *t);
+  if (!data) {
+    snprintf(why, whyLen, "cannot read %s", path);
+    return -1;
+  }
+  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, data);
+  free(data);
+  if (!tp) {
+    snprintf(why, whyLen, "cannot parse %s", path);
+    return -1;
+  }
+  int rc = -1;
+  t->dtype = tp->data_type;
+  t->rank = (int)tp->n_dims;
+  if (t->rank > QO_MAX_RANK) goto done;
+  t->n = 1;
+  for (int i = 0; i < t->rank; ++i) t->n *= (t->dims[i] = tp->dims[i]);
+  t->v = malloc((size_t)(t->n ? t->n : 1) * sizeof(double));
+  const uint8_t *raw = tp->raw_data.data;
+  size_t rawLen = tp->raw_data.len;
+  for (int64_t i = 0; i < t->n; ++i) {
+    double x;
+    switch (tp->data_type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: {
+      float f;
+      if (rawLen) { if ((size_t)(i + 1) * 4 > rawLen) goto done; memcpy(&f, raw + i * 4, 4); }
+      else { if ((size_t)i >= tp->n_float_data) goto done; f = tp->float_data[i]; }
+      x = f;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: {
+      int64_t v;
+      if (rawLen) { if ((size_t)(i + 1) * 8 > rawLen) goto done; memcpy(&v, raw + i * 8, 8); }
+      else { if ((size_t)i >= tp->n_int64_data) goto done; v = tp->int64_data[i]; }
+      x = (double)v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: {
+      int32_t v;
+      if (rawLen) { if ((size_t)(i + 1) * 4 > rawLen) goto done; memcpy(&v, raw + i * 4, 4); }
+      else { if ((size_t)i >= tp->n_int32_data) goto done; v = tp->int32_data[i]; }
+      x = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: {
+      int v;
+      if (rawLen) {
+        if ((size_t)i >= rawLen) goto done;
+        v = tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 ? (int)(int8_t)raw[i] : raw[i];
+      } else {
+        if ((size_t)i >= tp->n_int32_data) goto done;
+        v = tp->int32_data[i];
+      }
+      x = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
+      if (rawLen) { if ((size_t)(i + 1) * 8 > rawLen) goto done; memcpy(&x, raw + i * 8, 8); }
+      else { if ((size_t)i >= tp->n_double_data) goto done; x = tp->double_data[i]; }
+      break;
+    }
+    default:
+      snprintf(why, whyLen, "unsupported tensor dtype %d", tp->data_type);
+      goto done;
+    }
+    t->v[i] = x;
+  }
+  rc = 0;
+done:
+  if (rc && !why[0]) snprintf(why, whyLen, "malformed tensor %s", path);
+  onnx__tensor_proto__free_unpacked(tp, NULL);
+  return rc;
+}
+
+static int isDir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int cmpStr(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted list of directory entries starting with `prefix`. */
+static char **listDir(const char *dir, const char *prefix, int *n) {
+  DIR *d = opendir(dir);
+  *n = 0;
+  if (!d) return NULL;
+  char **v = NULL;
+  int cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix))) continue;
+    if (*n == cap) v = realloc(v, sizeof *v * (size_t)(cap = cap ? 2 * cap : 64));
+    v[(*n)++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(v, (size_t)*n, sizeof *v, cmpStr);
+  return v;
+}
+
+typedef enum { R_PASS, R_FAIL, R_UNSUPPORTED } Result;
+
+static int gErrors;
+static char gLastDiag[512];
+
+static MlirLogicalResult captureDiag(MlirDiagnostic d, void *ud) {
+  (void)ud;
+  if (mlirDiagnosticGetSeverity(d) == MlirDiagnosticError) {
+    ++gErrors;
+    gLastDiag[0] = 0;
+    /* keep the first line of the first error */
+  }
+  return mlirLogicalResultSuccess();
+}
+
+static Result runTest(const char *dir, char *why, size_t whyLen) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/model.onnx", dir);
+  char *err = NULL;
+  qoOnnxImportOptions opts = {0};
+  char *text = qoOnnxImportFileToText(path, &opts, &err);
+  if (!text) {
+    const char *m = err ? err : "import failed";
+    const char *e = strstr(m, "error: ");
+    const char *msg = e ? e + 7 : m;
+    snprintf(why, whyLen, "%s", msg);
+    Result r = strstr(msg, "unsupported") ? R_UNSUPPORTED : R_FAIL;
+    free(err);
+    return r;
+  }
+  Result res = R_FAIL;
+  MlirContext ctx = qoContextCreate();
+  gErrors = 0;
+  mlirContextAttachDiagnosticHandler(ctx, captureDiag, NULL, NULL);
+  MlirModule m = qoParseSource(ctx, text, strlen(text), path);
+  free(text);
+  qoSignature sig;
+  qoJit *jit = NULL;
+  int ndata = 0;
+  char **sets = NULL;
+  Tensor ins[16], outs[16];
+  memset(ins, 0, sizeof ins);
+  memset(outs, 0, sizeof outs);
+  if (mlirModuleIsNull(m) || !mlirOperationVerify(mlirModuleGetOperation(m))) {
+    snprintf(why, whyLen, "imported IR does not parse/verify");
+    goto done;
+  }
+  if (mlirLogicalResultIsFailure(qoGetSignature(m, NULL, &sig, &err))) {
+    snprintf(why, whyLen, "%s", err ? err : "no signature");
+    free(err);
+    goto done;
+  }
+  for (int i = 0; i < sig.numInputs; ++i)
+    if (sig.inputs[i].dtype != QO_F32) {
+      snprintf(why, whyLen, "unsupported: non-float model input '%s'", sig.inputs[i].name);
+      res = R_UNSUPPORTED;
+      goto done;
+    }
+  if (mlirLogicalResultIsFailure(qoLowerToLLVM(m, &err))) {
+    snprintf(why, whyLen, "lowering failed");
+    free(err);
+    goto done;
+  }
+  jit = qoJitCreate(m, &sig, 2, &err);
+  if (!jit) {
+    snprintf(why, whyLen, "%s", err ? err : "JIT failed");
+    free(err);
+    goto done;
+  }
+  sets = listDir(dir, "test_data_set_", &ndata);
+  if (ndata == 0) {
+    snprintf(why, whyLen, "no test_data_set_* directories");
+    goto done;
+  }
+  res = R_PASS;
+  for (int s = 0; s < ndata && res == R_PASS; ++s) {
+    char sdir[4096];
+    snprintf(sdir, sizeof sdir, "%s/%s", dir, sets[s]);
+    void *inPtr[16], *outPtr[16];
+    float *inF[16] = {0}, *outF[16] = {0};
+    for (int i = 0; i < sig.numInputs && res == R_PASS; ++i) {
+      snprintf(path, sizeof path, "%s/input_%d.pb", sdir, i);
+      if (readTensor(path, &ins[i], why, whyLen)) { res = R_FAIL; break; }
+      int64_t want = 1;
+      for (int d = 0; d < sig.inputs[i].rank; ++d) want *= sig.inputs[i].dims[d];
+      if (want != ins[i].n) {
+        snprintf(why, whyLen, "input %d has %lld values, the model takes %lld", i,
+                 (long long)ins[i].n, (long long)want);
+        res = R_FAIL;
+        break;
+      }
+      inF[i] = malloc((size_t)(want ? want : 1) * sizeof(float));
+      for (int64_t k = 0; k < want; ++k) inF[i][k] = (float)ins[i].v[k];
+      inPtr[i] = inF[i];
+    }
+    for (int i = 0; i < sig.numOutputs && res == R_PASS; ++i) {
+      snprintf(path, sizeof path, "%s/output_%d.pb", sdir, i);
+      if (readTensor(path, &outs[i], why, whyLen)) { res = R_FAIL; break; }
+      int64_t want = 1;
+      for (int d = 0; d < sig.outputs[i].rank; ++d) want *= sig.outputs[i].dims[d];
+      if (want != outs[i].n) {
+        snprintf(why, whyLen, "output %d: model gives %lld values, expected %lld", i,
+                 (long long)want, (long long)outs[i].n);
+        res = R_FAIL;
+        break;
+      }
+      outF[i] = calloc((size_t)(want ? want : 1), sizeof(float));
+      outPtr[i] = outF[i];
+    }
+    if (res == R_PASS && qoJitRun(jit, (const void *const *)inPtr, outPtr) != 0) {
+      snprintf(why, whyLen, "run failed");
+      res = R_FAIL;
+    }
+    for (int i = 0; i < sig.numOutputs && res == R_PASS; ++i) {
+      for (int64_t k = 0; k < outs[i].n; ++k) {
+        double g = outF[i][k], w = outs[i].v[k];
+        int ok = (isnan(g) && isnan(w)) || (g == w) || fabs(g - w) <= 1e-5 + 1e-4 * fabs(w);
+        if (!ok) {
+          snprintf(why, whyLen, "%s output %d[%lld]: got %.8g, expected %.8g", sets[s], i,
+                   (long long)k, g, w);
+          res = R_FAIL;
+          break;
+        }
+      }
+    }
+    for (int i = 0; i < 16; ++i) {
+      free(inF[i]), free(outF[i]);
+      free(ins[i].v), free(outs[i].v);
+      ins[i].v = outs[i].v = NULL;
+    }
+  }
+done:
+  for (int i = 0; i < ndata; ++i) free(sets[i]);
+  free(sets);
+  qoJitDestroy(jit);
+  if (!mlirModuleIsNull(m)) mlirModuleDestroy(m);
+  qoContextDestroy(ctx);
+  return res;
+}
+
+int main(int argc, char **argv) {
+  int verbose = 0;
+  const char *filter = NULL;
+  int passed = 0, failed = 0, unsupported = 0;
+  char **unsup = NULL;
+  int nunsup = 0;
+  for (int a = 1; a < argc; ++a) {
+    if (!strcmp(argv[a], "--verbose") || !strcmp(argv[a], "-v")) {
+      verbose = 1;
+      continue;
+    }
+    if (!strcmp(argv[a], "--filter") && a + 1 < argc) {
+      filter = argv[++a];
+      continue;
+    }
+    int n;
+    char **tests = listDir(argv[a], "", &n);
+    if (!tests) {
+      fprintf(stderr, "qo-onnx-conformance: error: cannot list '%s'\n", argv[a]);
+      return 2;
+    }
+    for (int t = 0; t < n; ++t) {
+      char dir[4096], model[4200];
+      snprintf(dir, sizeof dir, "%s/%s", argv[a], tests[t]);
+      snprintf(model, sizeof model, "%s/model.onnx", dir);
+      struct stat st;
+      if (!isDir(dir) || stat(model, &st) != 0 || (filter && !strstr(tests[t], filter))) {
+        free(tests[t]);
+        continue;
+      }
+      char why[600] = "";
+      Result r = runTest(dir, why, sizeof why);
+      if (r == R_PASS) {
+        ++passed;
+        if (verbose) printf("PASS %s\n", tests[t]);
+      } else if (r == R_FAIL) {
+        ++failed;
+        printf("FAIL %s: %s\n", tests[t], why);
+      } else {
+        ++unsupported;
+        unsup = realloc(unsup, sizeof *unsup * (size_t)(nunsup + 1));
+        size_t l = strlen(tests[t]) + strlen(why) + 4;
+        unsup[nunsup] = malloc(l);
+        snprintf(unsup[nunsup++], l, "%s: %s", tests[t], why);
+      }
+      fflush(stdout);
+      free(tests[t]);
+    }
+    free(tests);
+  }
+  printf("unsupported (%d):\n", unsupported);
+  for (int i = 0; i < nunsup; ++i) {
+    printf("  %s\n", unsup[i]);
+    free(unsup[i]);
+  }
+  free(unsup);
+  printf("onnx-conformance: %d passed, %d failed, %d unsupported\n", passed, failed, unsupported);
+  return failed != 0;
+}
