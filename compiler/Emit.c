@@ -264,7 +264,7 @@ static int writeWrapper(const char *path, const qoSignature *sig) {
     const char *src = isIn ? "(void *)inputs" : "outputs";
     int idx = isIn ? i : i - sig->numInputs;
     fprintf(f, "  struct { void *a, *b; int64_t off, ss[%d]; } d%d = {%s[%d], %s[%d], 0, {",
-            2 * t->rank ? 2 * t->rank : 1, i, src, idx, src, idx);
+            t->rank > 0 ? 2 * t->rank : 1, i, src, idx, src, idx);
     int64_t stride = 1, strides[QO_MAX_RANK];
     for (int d = t->rank - 1; d >= 0; --d) strides[d] = stride, stride *= t->dims[d];
     for (int d = 0; d < t->rank; ++d) fprintf(f, "%lld, ", (long long)t->dims[d]);
@@ -312,7 +312,7 @@ MlirLogicalResult qoEmitSharedLibrary(MlirModule lowered, const qoSignature *sig
     *error = fmt("cannot create a temporary directory: %s%s", strerror(errno), "");
     return mlirLogicalResultFailure();
   }
-  char obj[64], wrap[64], tmpOut[64], vers[64], versArg[80];
+  char obj[64], wrap[64], tmpOut[64], vers[64], versArg[128];
   snprintf(obj, sizeof obj, "%s/model.o", dir);
   snprintf(wrap, sizeof wrap, "%s/abi.c", dir);
   snprintf(tmpOut, sizeof tmpOut, "%s/model.so", dir);

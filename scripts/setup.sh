@@ -29,5 +29,6 @@ BUILD_DIR=${BUILD_DIR:-build}
 args=(-G Ninja -S . -B "$BUILD_DIR" -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir
       -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-Release})
 if [ "${QO_SANITIZE:-0}" = 1 ]; then args+=(-DQO_SANITIZE=ON); fi
-cmake "${args[@]}" "$@" > "$BUILD_DIR.cmake.log" 2>&1 || { cat "$BUILD_DIR.cmake.log"; exit 1; }
+mkdir -p "$BUILD_DIR"
+cmake "${args[@]}" "$@" > "$BUILD_DIR/cmake.log" 2>&1 || { cat "$BUILD_DIR/cmake.log"; exit 1; }
 ninja -C "$BUILD_DIR"

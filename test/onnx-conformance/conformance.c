@@ -168,7 +168,7 @@ static MlirLogicalResult captureDiag(MlirDiagnostic d, void *ud) {
 }
 
 static Result runTest(const char *dir, char *why, size_t whyLen) {
-  char path[4096];
+  char path[8192];
   snprintf(path, sizeof path, "%s/model.onnx", dir);
   char *err = NULL;
   qoOnnxImportOptions opts = {0};
@@ -228,7 +228,7 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
   }
   res = R_PASS;
   for (int s = 0; s < ndata && res == R_PASS; ++s) {
-    char sdir[4096];
+    char sdir[6144];
     snprintf(sdir, sizeof sdir, "%s/%s", dir, sets[s]);
     void *inPtr[16], *outPtr[16];
     float *inF[16] = {0}, *outF[16] = {0};
@@ -314,7 +314,7 @@ int main(int argc, char **argv) {
       return 2;
     }
     for (int t = 0; t < n; ++t) {
-      char dir[4096], model[4200];
+      char dir[4096], model[4300];
       snprintf(dir, sizeof dir, "%s/%s", argv[a], tests[t]);
       snprintf(model, sizeof model, "%s/model.onnx", dir);
       struct stat st;
