@@ -120,6 +120,10 @@ static void printLoc(FILE *out, MlirLocation loc, const char *fallback) {
   fputs(fallback, out);
 }
 
+void qoPrintLocation(FILE *out, MlirLocation loc, const char *fallbackFile) {
+  printLoc(out, loc, fallbackFile ? fallbackFile : "<input>");
+}
+
 static MlirLogicalResult onDiag(MlirDiagnostic d, void *ud) {
   Printer *p = ud;
   const char *sev = "error";

@@ -151,3 +151,16 @@ double qoGetFloatAttr(MlirOperation op, const char *name, double dflt) {
   if (mlirAttributeIsNull(a) || !mlirAttributeIsAFloat(a)) return dflt;
   return mlirFloatAttrGetValueDouble(a);
 }
+
+static void (*gRemarkFn)(MlirLocation, const char *, void *);
+static void *gRemarkUserData;
+
+void qoSetRemarkHandler(void (*fn)(MlirLocation loc, const char *message, void *userData),
+                        void *userData) {
+  gRemarkFn = fn;
+  gRemarkUserData = userData;
+}
+
+void qoEmitRemark(MlirLocation loc, const char *message) {
+  if (gRemarkFn) gRemarkFn(loc, message, gRemarkUserData);
+}

@@ -54,6 +54,10 @@ MlirValue qoTosaBinary(MlirOperation before, MlirLocation loc, const char *name,
  * array and returns it; else NULL. */
 double *qoGetConstDoubles(MlirValue v, int64_t *n);
 
+/* Reports an optimization decision (MLIR 22's C API has no remark call):
+ * forwarded to the handler installed with qoSetRemarkHandler, if any. */
+void qoEmitRemark(MlirLocation loc, const char *message);
+
 /* Reads an integer / float attribute by name, with a default. */
 int64_t qoGetIntAttr(MlirOperation op, const char *name, int64_t dflt);
 double qoGetFloatAttr(MlirOperation op, const char *name, double dflt);

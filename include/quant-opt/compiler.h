@@ -60,6 +60,14 @@ MlirModule qoLoadSourceFile(MlirContext ctx, const char *path,
 MlirModule qoParseSource(MlirContext ctx, const char *text, size_t length,
                          const char *bufferName);
 
+/* Prints `loc` the way diagnostics do ("file:line:col" or "file: node 'n'"). */
+void qoPrintLocation(FILE *out, MlirLocation loc, const char *fallbackFile);
+
+/* Installs the process-wide handler for pass remarks (decisions a pass
+ * reports, e.g. "BN folded into conv"). NULL disables remarks (default). */
+void qoSetRemarkHandler(void (*fn)(MlirLocation loc, const char *message, void *userData),
+                        void *userData);
+
 /*===------------------------------------------------------------------===*
  * Passes and pipelines
  *===------------------------------------------------------------------===*/

@@ -28,6 +28,7 @@ typedef struct Options {
   int printAfterAll, printBeforeAll;
   int printGeneric, printDebugInfo;
   int timing;
+  int remarks;
   qoInputShape shapes[16];
   size_t numShapes;
   int batch;
@@ -60,6 +61,7 @@ static void usage(FILE *out) {
 "  --print-generic             Print ops in generic form\n"
 "  --print-debuginfo           Print locations\n"
 "  --timing                    Report pass timing\n"
+"  --remarks                   Print the decisions passes make (to stderr)\n"
 "  --list-passes               List quant-opt's passes and named pipelines\n"
 "  --version                   Print the version\n"
 "  -h, --help                  This help\n"
@@ -149,6 +151,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
       o->printDebugInfo = 1;
     } else if (!strcmp(a, "--timing")) {
       o->timing = 1;
+    } else if (!strcmp(a, "--remarks")) {
+      o->remarks = 1;
     } else if (a[0] == '-' && a[1] != 0) {
       fprintf(stderr, "quant-opt: error: unknown option '%s' (see --help)\n", a);
       return -1;
@@ -354,6 +358,11 @@ static char *slurp(const char *path, size_t *len) {
   return b;
 }
 
+static void printRemark(MlirLocation loc, const char *msg, void *ud) {
+  qoPrintLocation(stderr, loc, (const char *)ud);
+  fprintf(stderr, ": remark: %s\n", msg);
+}
+
 int main(int argc, char **argv) {
   Options o;
   if (parseArgs(argc, argv, &o) != 0) return 2;
@@ -364,6 +373,7 @@ int main(int argc, char **argv) {
   }
   int errors = 0;
   qoAttachDiagnosticPrinter(ctx, stderr, o.input, &errors);
+  if (o.remarks) qoSetRemarkHandler(printRemark, (void *)o.input);
   qoOnnxImportOptions onnx = {o.shapes, o.numShapes, o.entry, o.batch};
   Buf out = {0};
   int failed = 0;
