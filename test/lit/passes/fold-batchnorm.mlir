@@ -6,7 +6,7 @@
 // scale [2, 3], var [4, 9], eps 0 -> a = [1, 1]; make it [2, 0.5] instead:
 // scale [4, 1.5], var [4, 9] -> a = [2, 0.5]; bias [1, 2], mean [0.5, 4]
 // B = [10, 20] -> B' = [10*2 + 1 - 0.5*2, 20*0.5 + 2 - 4*0.5] = [20, 10]
-// REMARK: fold-batchnorm.mlir:[[@LINE+8]]:{{[0-9]+}}: remark: batch norm folded into the preceding convolution
+// REMARK: fold-batchnorm.mlir:[[@LINE+16]]:{{[0-9]+}}: remark: batch norm folded into the preceding convolution
 // CHECK-LABEL: func.func @conv
 // CHECK-DAG: %[[W:.*]] = "tosa.const"() <{values = dense<{{\[\[\[\[}}2.000000e+00], [4.000000e+00]]], {{\[\[\[}}5.000000e-01], [-5.000000e-01]]]]> : tensor<2x1x2x1xf32>}>
 // CHECK-DAG: %[[B:.*]] = "tosa.const"() <{values = dense<[2.000000e+01, 1.000000e+01]> : tensor<2xf32>}>
