@@ -1,0 +1,234 @@
+/* Private declarations shared by the ONNX frontend's source files.
+ *
+ * Model of the importer: one pass over the (topologically sorted) graph.
+ * Every ONNX value name maps to a qoValue with a static logical (ONNX-order)
+ * shape. A value is either known at import time (isConst: host data, used for
+ * weights and folded shape arithmetic) or computed at run time by emitted
+ * TOSA ops, in which case it has an SSA id in ONNX layout and/or in NHWC
+ * layout (rank-4 only). Op importers ask for an operand in the layout they
+ * want (qoUse) and transposes are emitted lazily and cached. Nothing here is
+ * visible outside the library. */
+#ifndef QO_FRONTEND_ONNX_INTERNAL_H
+#define QO_FRONTEND_ONNX_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnx.pb-c.h"
+#include "quant-opt/onnx.h"
+
+#if defined(__GNUC__)
+#define QO_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define QO_PRINTF(f, a)
+#endif
+
+/* ---- buffer.c: growable string buffer ---------------------------------- */
+
+typedef struct qoBuf {
+  char *data;
+  size_t len, cap;
+  int failed; /* an allocation failed; further appends are ignored */
+} qoBuf;
+
+void qoBufAppend(qoBuf *b, const char *s);
+void qoBufAppendN(qoBuf *b, const char *s, size_t n);
+void qoBufPrintf(qoBuf *b, const char *fmt, ...) QO_PRINTF(2, 3);
+void qoBufVPrintf(qoBuf *b, const char *fmt, va_list ap);
+/* Appends `s` as the body of an MLIR string literal (no quotes). */
+void qoBufAppendEscaped(qoBuf *b, const char *s);
+void qoBufFree(qoBuf *b);
+/* Returns the NUL-terminated text (caller frees) and resets `b`; NULL if an
+ * allocation failed. */
+char *qoBufTake(qoBuf *b);
+
+/* ---- values and importer state ----------------------------------------- */
+
+enum { QO_ONNX = 0, QO_NHWC = 1 }; /* layouts of run-time values */
+
+typedef struct qoValue {
+  char *name;
+  int elemType; /* ONNX TensorProto data type */
+  int rank;
+  int64_t dims[QO_MAX_RANK]; /* logical (ONNX order) shape */
+  int isConst;
+  float *f;   /* const data of float types (elemType FLOAT/DOUBLE) */
+  int64_t *i; /* const data of integer and bool types */
+  int ssa[2]; /* run-time SSA id per layout (QO_ONNX, QO_NHWC), -1 if none */
+} qoValue;
+
+/* Type of an emitted SSA value. */
+typedef struct qoSsaType {
+  char kind; /* 'f': tensor<..xf32>, 'b': tensor<..xi8>, 's': !tosa.shape<rank> */
+  int rank;
+  int64_t dims[QO_MAX_RANK];
+} qoSsaType;
+
+typedef struct qoImporter {
+  const char *path;      /* display name for messages */
+  char *error;           /* first error (malloc'd), NULL while all is well */
+  int64_t opset;         /* default-domain opset version */
+  const Onnx__NodeProto *node; /* node being imported, for messages/locs */
+  char *nodeName;        /* its display name (malloc'd) */
+  qoBuf body;            /* function body text */
+  qoSsaType *types;      /* indexed by SSA id */
+  int numSsa, capSsa;
+  qoValue **values;      /* open-addressing hash table by name */
+  size_t capValues, numValues;
+  int zpSsa;             /* cached tensor<1xf32> zero, -1 */
+  int shiftSsa;          /* cached tensor<1xi8> zero, -1 */
+} qoImporter;
+
+/* Records an error about the current node (first one wins); returns -1. */
+int qoFail(qoImporter *imp, const char *fmt, ...) QO_PRINTF(2, 3);
+int64_t qoNumElements(int rank, const int64_t *dims);
+
+/* values.c */
+qoValue *qoLookup(qoImporter *imp, const char *name);
+/* Creates a value `name` (replacing nothing: error if it exists). */
+qoValue *qoDefine(qoImporter *imp, const char *name, int elemType, int rank,
+                  const int64_t *dims);
+void qoValuesFree(qoImporter *imp);
+int qoIsFloatType(int elemType);
+int qoIsIntType(int elemType);
+const char *qoTypeName(int elemType);
+/* Required input `idx` of the current node (error if absent/unknown). */
+qoValue *qoInput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx);
+/* Optional input: NULL without error when absent or named "". */
+qoValue *qoOptInput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx);
+/* Defines output `idx` of the node as a float run-time value. */
+qoValue *qoOutput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx,
+                  int rank, const int64_t *dims);
+/* Layout in which a run-time value is already available (NHWC preferred). */
+int qoNatural(const qoValue *v);
+/* SSA id of `v` in `layout` (emits a transpose or a tosa.const). -1 on error. */
+int qoUse(qoImporter *imp, qoValue *v, int layout);
+/* SSA id of `v` broadcast-ranked to `rank` (leading 1s), in `layout`. */
+int qoUseRanked(qoImporter *imp, qoValue *v, int rank, int layout);
+/* Physical dims of a logical shape in `layout`. */
+void qoPhysDims(int layout, int rank, const int64_t *dims, int64_t *out);
+/* Axis of the logical axis `a` in the physical order of `layout`. */
+int qoPhysAxis(int layout, int rank, int a);
+/* Normalises a possibly negative axis; -1 (with error) if out of range. */
+int qoAxis(qoImporter *imp, int64_t axis, int rank, const char *what);
+
+/* ---- emit.c: textual op emission ---------------------------------------- */
+
+int qoNewSsa(qoImporter *imp, char kind, int rank, const int64_t *dims);
+void qoPrintType(qoBuf *b, const qoSsaType *t);
+void qoPrintTensorType(qoBuf *b, int rank, const int64_t *dims);
+/* Emits `%vN = "op"(ins) <{props}> : (types) -> tensor<outDims x f32> loc`;
+ * props may be NULL. Returns N, or -1 on error. */
+int qoEmit(qoImporter *imp, const char *op, int nIn, const int *ins,
+           const char *props, int outRank, const int64_t *outDims);
+/* Same, with a discardable attribute dictionary `{attrs}` (IRDL ops). */
+int qoEmitWithAttrs(qoImporter *imp, const char *op, int nIn, const int *ins,
+                    const char *attrs, int outRank, const int64_t *outDims);
+int qoEmitConstF32(qoImporter *imp, int rank, const int64_t *dims,
+                   const float *data);
+int qoEmitSplatF32(qoImporter *imp, int rank, const int64_t *dims, float v);
+int qoEmitConstShape(qoImporter *imp, int n, const int64_t *vals);
+int qoZeroPoint(qoImporter *imp); /* tensor<1xf32> zero (zp operands) */
+int qoShift(qoImporter *imp);     /* tensor<1xi8> zero (tosa.mul shift) */
+int qoEmitTranspose(qoImporter *imp, int in, const int *perm);
+int qoEmitReshape(qoImporter *imp, int in, int rank, const int64_t *dims);
+int qoEmitSlice(qoImporter *imp, int in, const int64_t *start,
+                const int64_t *size);
+int qoEmitClamp(qoImporter *imp, int in, float lo, float hi);
+int qoEmitMul(qoImporter *imp, int a, int b); /* broadcasting shapes */
+int qoEmitBinary(qoImporter *imp, const char *op, int a, int b);
+int qoEmitUnary(qoImporter *imp, const char *op, int a);
+/* Appends a float literal that MLIR parses back to the same f32. */
+void qoPrintFloat(qoBuf *b, float v);
+const qoSsaType *qoType(const qoImporter *imp, int ssa);
+
+/* ---- tensor.c: TensorProto and attributes -------------------------------- */
+
+/* Decodes a TensorProto into `out` (type, shape, malloc'd f or i data, which
+ * the caller frees even on failure); -1 with error on bad/unsupported data. */
+int qoDecodeTensor(qoImporter *imp, const Onnx__TensorProto *t,
+                   const char *name, qoValue *out);
+/* Decodes a TensorProto into a new const value named `name`. */
+qoValue *qoValueFromTensor(qoImporter *imp, const Onnx__TensorProto *t,
+                           const char *name);
+const Onnx__AttributeProto *qoAttr(const Onnx__NodeProto *n, const char *name);
+int64_t qoAttrInt(const Onnx__NodeProto *n, const char *name, int64_t dflt);
+float qoAttrFloat(const Onnx__NodeProto *n, const char *name, float dflt);
+/* Returns the ints of a list attribute (NULL and *count = 0 if absent). */
+const int64_t *qoAttrInts(const Onnx__NodeProto *n, const char *name,
+                          size_t *count);
+/* Copies a string attribute into `out` (size `cap`); dflt if absent. */
+void qoAttrString(const Onnx__NodeProto *n, const char *name, const char *dflt,
+                  char *out, size_t cap);
+/* Reads a const integer input (e.g. axes, pads) into `out`; returns the count
+ * or -1 (with error) if it is not a known integer tensor. */
+int qoConstInts(qoImporter *imp, qoValue *v, int64_t *out, int cap,
+                const char *what);
+int qoConstFloat(qoImporter *imp, qoValue *v, float *out, const char *what);
+
+/* ---- shapes.c: import-time folding -------------------------------------- */
+
+/* Folds the node if it is shape arithmetic on known values. Returns 1 if
+ * folded, 0 if the node must be emitted, -1 on error. */
+int qoTryFold(qoImporter *imp, const Onnx__NodeProto *n);
+
+/* ---- ops_conv.c: window geometry shared by Conv and pooling ------------- */
+
+typedef struct qoWindow {
+  int64_t kernel[2], stride[2], dilation[2];
+  int64_t out[2];                /* ONNX output size */
+  int64_t padBegin[2], padEnd[2]; /* ONNX pads (after auto_pad) */
+  int64_t tosaEnd[2];            /* end pad making TOSA's division exact */
+  int64_t crop[2];               /* trailing input rows/cols TOSA must drop */
+} qoWindow;
+
+/* Fills `w` (kernel/stride/dilation already set) from the node's auto_pad,
+ * pads and ceil_mode for spatial input size `in`. */
+int qoWindowGeometry(qoImporter *imp, const Onnx__NodeProto *n,
+                     const int64_t *in, int ceilMode, qoWindow *w);
+/* Slices away w->crop from an NHWC SSA value. */
+int qoCropNhwc(qoImporter *imp, int x, const qoWindow *w);
+/* "pad = array<i64: t, b, l, r>, stride = ..., ..." into `out`. */
+void qoWindowProps(const qoWindow *w, int withDilation, char *out, size_t cap);
+
+/* ---- op importers (ops_*.c) ---------------------------------------------- */
+
+typedef int (*qoOpImportFn)(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportUnary(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportBinary(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportVariadic(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportClip(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportPRelu(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportIdentity(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportConv(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportBatchNorm(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportPool(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportGlobalPool(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportGemm(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportMatMul(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportReshapeLike(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportTranspose(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportConcat(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportPad(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportSlice(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportSoftmax(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportReduce(qoImporter *imp, const Onnx__NodeProto *n);
+
+/* Shape helpers shared by op importers (ops_shape.c). */
+/* Output shape of Reshape (0 / -1 handling); -1 with error on mismatch. */
+int qoReshapeDims(qoImporter *imp, const qoValue *in, const int64_t *spec,
+                  int n, int allowZero, int64_t *out);
+/* Output shape of Reshape/Flatten/Squeeze/Unsqueeze node `n` on `x`;
+ * returns the rank or -1. */
+int qoReshapeLikeDims(qoImporter *imp, const Onnx__NodeProto *n,
+                      const qoValue *x, int64_t *dims);
+/* Slice begin/step/result dims per axis of `x` (shapes.c). */
+int qoSliceParams(qoImporter *imp, const Onnx__NodeProto *n, const qoValue *x,
+                  int64_t *begin, int64_t *step, int64_t *dims);
+/* Axes of Squeeze/Unsqueeze/Reduce*: attribute (opset < `inputSince`) or
+ * input 1. Returns count, 0 if none given, -1 on error. */
+int qoAxesOperand(qoImporter *imp, const Onnx__NodeProto *n, int inputSince,
+                  int64_t *out, int cap);
+
+#endif /* QO_FRONTEND_ONNX_INTERNAL_H */
