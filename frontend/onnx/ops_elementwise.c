@@ -232,6 +232,11 @@ int qoImportPRelu(qoImporter *imp, const Onnx__NodeProto *n) {
   qoValue *vs[2] = {qoInput(imp, n, 0), qoInput(imp, n, 1)};
   if (!vs[0] || !vs[1])
     return -1;
+  /* Before opset 7 a 1-D slope broadcast along the channel axis (dim 1). */
+  if (imp->opset < 7 && vs[1]->rank == 1 && vs[0]->rank > 2 &&
+      vs[1]->dims[0] == vs[0]->dims[1] && vs[1]->dims[0] != vs[0]->dims[vs[0]->rank - 1])
+    return qoFail(imp, "unsupported: legacy (opset %lld) PRelu slope broadcast along axis 1",
+                  (long long)imp->opset);
   int ids[2] = {0, 0}, layout;
   int64_t dims[QO_MAX_RANK];
   int rank = prepare(imp, vs, 2, ids, &layout, dims);
