@@ -84,15 +84,44 @@ static char *tempNear(const char *path) {
   return t;
 }
 
-MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **error) {
-  LLVMContextRef lctx = LLVMContextCreate();
-  LLVMTargetMachineRef tm = NULL;
-  LLVMModuleRef lm = translate(lowered, lctx, &tm, error);
-  if (!lm) {
-    LLVMContextDispose(lctx);
-    return mlirLogicalResultFailure();
+/* The LLVM module of a lowered MLIR module, optimized for the host. */
+typedef struct LLVMUnit {
+  LLVMContextRef ctx;
+  LLVMTargetMachineRef tm;
+  LLVMModuleRef module;
+} LLVMUnit;
+
+static int unitCreate(LLVMUnit *u, MlirModule lowered, char **error) {
+  u->ctx = LLVMContextCreate();
+  u->tm = NULL;
+  u->module = translate(lowered, u->ctx, &u->tm, error);
+  if (!u->module) {
+    LLVMContextDispose(u->ctx);
+    return -1;
   }
-  char *text = LLVMPrintModuleToString(lm);
+  return 0;
+}
+
+static void unitDestroy(LLVMUnit *u) {
+  LLVMDisposeTargetMachine(u->tm);
+  LLVMDisposeModule(u->module);
+  LLVMContextDispose(u->ctx);
+}
+
+char *qoTranslateToLLVMIR(MlirModule lowered, char **error) {
+  LLVMUnit u;
+  if (unitCreate(&u, lowered, error)) return NULL;
+  char *text = LLVMPrintModuleToString(u.module);
+  char *copy = strdup(text);
+  LLVMDisposeMessage(text);
+  unitDestroy(&u);
+  if (!copy) *error = fmt("out of memory%s%s", "", "");
+  return copy;
+}
+
+MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **error) {
+  char *text = qoTranslateToLLVMIR(lowered, error);
+  if (!text) return mlirLogicalResultFailure();
   int ok = 1;
   if (strcmp(path, "-") == 0) {
     fputs(text, stdout);
@@ -109,27 +138,19 @@ MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **erro
     }
     free(tmp);
   }
-  LLVMDisposeMessage(text);
-  LLVMDisposeTargetMachine(tm);
-  LLVMDisposeModule(lm);
-  LLVMContextDispose(lctx);
+  free(text);
   return ok ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
 }
 
 MlirLogicalResult qoEmitObject(MlirModule lowered, const char *path, char **error) {
-  LLVMContextRef lctx = LLVMContextCreate();
-  LLVMTargetMachineRef tm = NULL;
-  LLVMModuleRef lm = translate(lowered, lctx, &tm, error);
-  if (!lm) {
-    LLVMContextDispose(lctx);
-    return mlirLogicalResultFailure();
-  }
+  LLVMUnit u;
+  if (unitCreate(&u, lowered, error)) return mlirLogicalResultFailure();
   char *tmp = tempNear(path);
   int fd = tmp ? mkstemp(tmp) : -1;
   int ok = fd >= 0;
   if (fd >= 0) close(fd);
   char *lerr = NULL;
-  if (ok && LLVMTargetMachineEmitToFile(tm, lm, tmp, LLVMObjectFile, &lerr)) {
+  if (ok && LLVMTargetMachineEmitToFile(u.tm, u.module, tmp, LLVMObjectFile, &lerr)) {
     *error = fmt("cannot emit object '%s': %s", path, lerr);
     LLVMDisposeMessage(lerr);
     ok = 0;
@@ -141,9 +162,7 @@ MlirLogicalResult qoEmitObject(MlirModule lowered, const char *path, char **erro
   }
   if (!ok && tmp) unlink(tmp);
   free(tmp);
-  LLVMDisposeTargetMachine(tm);
-  LLVMDisposeModule(lm);
-  LLVMContextDispose(lctx);
+  unitDestroy(&u);
   return ok ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
 }
 

@@ -82,6 +82,10 @@ typedef struct qoImporter {
 
 /* Records an error about the current node (first one wins); returns -1. */
 int qoFail(qoImporter *imp, const char *fmt, ...) QO_PRINTF(2, 3);
+
+/* Numpy broadcast shape of `count` values into `dims`; returns the rank or -1
+ * (after qoFail naming the incompatible dimension). */
+int qoBroadcastShape(qoImporter *imp, qoValue **vs, int count, int64_t *dims);
 int64_t qoNumElements(int rank, const int64_t *dims);
 
 /* values.c */

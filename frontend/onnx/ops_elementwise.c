@@ -144,27 +144,13 @@ int qoImportClip(qoImporter *imp, const Onnx__NodeProto *n) {
 /* Broadcast shape, layout and SSA operands for `count` values. */
 static int prepare(qoImporter *imp, qoValue **vs, int count, int *ids,
                    int *layout, int64_t *dims) {
-  int rank = 0;
-  for (int k = 0; k < count; ++k)
-    if (vs[k]->rank > rank)
-      rank = vs[k]->rank;
-  for (int d = 0; d < rank; ++d)
-    dims[d] = 1;
+  int rank = qoBroadcastShape(imp, vs, count, dims);
+  if (rank < 0)
+    return -1;
   *layout = QO_ONNX;
-  for (int k = 0; k < count; ++k) {
-    for (int e = 0; e < vs[k]->rank; ++e) {
-      int d = rank - vs[k]->rank + e;
-      int64_t v = vs[k]->dims[e];
-      if (v != 1 && dims[d] != 1 && dims[d] != v)
-        return qoFail(imp, "inputs cannot be broadcast together (dim %d: "
-                           "%lld vs %lld)", d, (long long)dims[d],
-                      (long long)v);
-      if (v != 1)
-        dims[d] = v;
-    }
+  for (int k = 0; k < count; ++k)
     if (!vs[k]->isConst && vs[k]->rank == 4 && qoNatural(vs[k]) == QO_NHWC)
       *layout = QO_NHWC;
-  }
   if (rank != 4)
     *layout = QO_ONNX;
   for (int k = 0; k < count; ++k)

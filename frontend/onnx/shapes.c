@@ -67,8 +67,9 @@ static int64_t bcastIndex(int outRank, const int64_t *outDims, const qoValue *in
   return idx;
 }
 
-/* Broadcast shape of `count` values; returns rank or -1. */
-static int bcastShape(qoImporter *imp, qoValue **vs, int count, int64_t *dims) {
+/* Numpy broadcast shape of `count` values into `dims`; returns the rank, or
+ * -1 after reporting the first incompatible dimension. */
+int qoBroadcastShape(qoImporter *imp, qoValue **vs, int count, int64_t *dims) {
   int rank = 0;
   for (int k = 0; k < count; ++k)
     if (vs[k]->rank > rank)
@@ -80,7 +81,8 @@ static int bcastShape(qoImporter *imp, qoValue **vs, int count, int64_t *dims) {
       int d = rank - vs[k]->rank + e;
       int64_t x = vs[k]->dims[e];
       if (x != 1 && dims[d] != 1 && dims[d] != x)
-        return qoFail(imp, "shapes of the inputs cannot be broadcast");
+        return qoFail(imp, "inputs cannot be broadcast together (dim %d: "
+                           "%lld vs %lld)", d, (long long)dims[d], (long long)x);
       if (x != 1)
         dims[d] = x;
     }
@@ -93,7 +95,7 @@ static int foldBinary(qoImporter *imp, const Onnx__NodeProto *n, qoValue *a,
   const char *op = n->op_type;
   int64_t dims[QO_MAX_RANK];
   qoValue *vs[2] = {a, b};
-  int rank = bcastShape(imp, vs, 2, dims);
+  int rank = qoBroadcastShape(imp, vs, 2, dims);
   if (rank < 0)
     return -1;
   int isEq = !strcmp(op, "Equal");
@@ -150,7 +152,7 @@ static int foldBinary(qoImporter *imp, const Onnx__NodeProto *n, qoValue *a,
 
 static int foldWhere(qoImporter *imp, const Onnx__NodeProto *n, qoValue **in) {
   int64_t dims[QO_MAX_RANK];
-  int rank = bcastShape(imp, in, 3, dims);
+  int rank = qoBroadcastShape(imp, in, 3, dims);
   if (rank < 0)
     return -1;
   qoValue *out = newConst(imp, n, 0, in[1]->elemType, rank, dims);
@@ -176,7 +178,7 @@ static int foldExpand(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
   memcpy(tmp.dims, spec, (size_t)ns * sizeof *spec);
   qoValue *vs[2] = {x, &tmp};
   int64_t dims[QO_MAX_RANK];
-  int rank = bcastShape(imp, vs, 2, dims);
+  int rank = qoBroadcastShape(imp, vs, 2, dims);
   if (rank < 0)
     return -1;
   qoValue *out = newConst(imp, n, 0, x->elemType, rank, dims);

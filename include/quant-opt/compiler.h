@@ -131,6 +131,10 @@ typedef struct qoSignature {
 MlirLogicalResult qoGetSignature(MlirModule module, const char *funcName,
                                  qoSignature *sig, char **error);
 
+/* LLVM IR text (O3, host CPU) of a lowered module, malloc'd (caller frees);
+ * NULL and *error on failure. */
+char *qoTranslateToLLVMIR(MlirModule lowered, char **error);
+
 /* Emits LLVM IR text for a lowered module to `path` ("-" for stdout). */
 MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **error);
 

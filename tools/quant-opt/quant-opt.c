@@ -304,21 +304,10 @@ static int processModule(MlirContext ctx, MlirModule m, const Options *o, Buf *o
   }
   MlirLogicalResult r;
   if (o->emit == EMIT_LLVM) {
-    /* LLVM IR goes through a temp file so the text can join `out`. */
-    char tmp[] = "/tmp/quant-opt-ll.XXXXXX";
-    int fd = mkstemp(tmp);
-    if (fd < 0) return -1;
-    close(fd);
-    r = qoEmitLLVMIR(m, tmp, &err);
-    if (mlirLogicalResultIsSuccess(r)) {
-      FILE *f = fopen(tmp, "r");
-      char chunk[65536];
-      size_t k;
-      while (f && (k = fread(chunk, 1, sizeof chunk, f)) > 0)
-        bufAppend((MlirStringRef){chunk, k}, out);
-      if (f) fclose(f);
-    }
-    unlink(tmp);
+    char *text = qoTranslateToLLVMIR(m, &err);
+    r = text ? mlirLogicalResultSuccess() : mlirLogicalResultFailure();
+    if (text) bufPuts(out, text);
+    free(text);
   } else if (o->emit == EMIT_OBJ) {
     r = qoEmitObject(m, o->output, &err);
   } else {
