@@ -66,6 +66,10 @@ int qoJitRun(qoJit *j, const void *const *inputs, void *const *outputs) {
   return mlirLogicalResultIsSuccess(r) ? 0 : -1;
 }
 
+void qoJitRegisterSymbol(qoJit *j, const char *name, void *ptr) {
+  if (j) mlirExecutionEngineRegisterSymbol(j->ee, mlirStringRefCreateFromCString(name), ptr);
+}
+
 void qoJitDestroy(qoJit *j) {
   if (!j) return;
   mlirExecutionEngineDestroy(j->ee);

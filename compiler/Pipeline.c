@@ -23,7 +23,7 @@
  * results turned into out-parameters (the C ABI: forward(in..., out...)). */
 static const char kLowerToLLVM[] =
     "builtin.module("
-    "func.func(quant-decompose-batchnorm,tosa-optional-decompositions),"
+    "func.func(quant-lower-fake-quant,quant-decompose-batchnorm,tosa-optional-decompositions),"
     "func.func(tosa-to-linalg-named,tosa-to-linalg,"
     "tosa-to-arith{include-apply-rescale=true},tosa-to-tensor,"
     "convert-elementwise-to-linalg),"
@@ -40,6 +40,8 @@ static const char kLowerToLLVM[] =
 static const qoNamedPipeline kNamed[] = {
     {"lower-to-llvm", "TOSA/linalg (float or int) -> LLVM dialect with the C ABI",
      kLowerToLLVM},
+    {"quant-prepare", "fold BN, then Q-DQ pairs on fusion-group boundaries (default scheme)",
+     "builtin.module(func.func(quant-fold-batchnorm,quant-insert-qdq))"},
     {"lower-to-linalg", "qo.batch_norm decomposed, TOSA -> linalg on tensors",
      "builtin.module(func.func(quant-decompose-batchnorm,"
      "tosa-optional-decompositions),func.func(tosa-to-linalg-named,"

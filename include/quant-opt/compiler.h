@@ -16,6 +16,7 @@
 #include "mlir-c/Pass.h"
 #include "mlir-c/Support.h"
 #include "quant-opt/onnx.h"
+#include "quant-opt/qrt_calib.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -163,6 +164,24 @@ qoJit *qoJitCreate(MlirModule lowered, const qoSignature *sig, int optLevel,
 int qoJitRun(qoJit *jit, const void *const *inputs, void *const *outputs);
 
 void qoJitDestroy(qoJit *jit);
+
+/* Makes `name` resolve to `ptr` in the JIT-compiled code (e.g. a callback);
+ * call before the first qoJitRun. */
+void qoJitRegisterSymbol(qoJit *jit, const char *name, void *ptr);
+
+/*===------------------------------------------------------------------===*
+ * Calibration
+ *===------------------------------------------------------------------===*/
+
+/* Runs the float model behind the Q-DQ module `qdq` (not modified) on the
+ * calibration set `inputs` (one array per model input, rows first; the model
+ * runs them in batches of its batch size) and returns a calibration table
+ * with an entry per activation quantization point in *table (caller frees
+ * with qrt_calib_table_destroy). `cfg` NULL: defaults. `progress`: report
+ * progress on stderr. */
+MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int numInputs,
+                              const qrt_calib_config_t *cfg, int progress,
+                              qrt_calib_table_t **table, char **error);
 
 #ifdef __cplusplus
 }

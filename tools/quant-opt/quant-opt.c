@@ -9,6 +9,8 @@
 #include "quant-opt/version.h"
 
 #include "mlir-c/BuiltinAttributes.h"
+#include "quant-opt/qrt.h"
+#include "quant-opt/qrt_calib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,12 @@ typedef struct Options {
   int printGeneric, printDebugInfo;
   int timing;
   int remarks;
+  const char *calibrate[16]; /* calibration .npy per model input */
+  int numCalibrate;
+  const char *table;         /* calibration table to write (with --calibrate) or apply */
+  const char *method;
+  double percentile;
+  int calibLimit;
   qoInputShape shapes[16];
   size_t numShapes;
   int batch;
@@ -55,6 +63,16 @@ static void usage(FILE *out) {
 "  --input-shape=<name=DxDx..> Fix an ONNX input's shape (repeatable; the name\n"
 "                              may be omitted for the first input)\n"
 "  --batch=<N>                 Value for symbolic ONNX batch dimensions (default 1)\n"
+"\n"
+"CALIBRATION (after the pipeline, which must have inserted Q-DQ pairs, e.g. -p quant-prepare):\n"
+"  --calibrate=<calib.npy>     Run the float model on these rows (batch first; one file\n"
+"                              per model input, in order) and collect statistics\n"
+"  --calibration-table=<file>  With --calibrate: where to write the table (default\n"
+"                              calibration.json); without: the table to apply\n"
+"  --calib-method=<method>     minmax (default) | moving_avg | percentile | kl | mse | mean_std\n"
+"  --calib-percentile=<p>      Percentile of the percentile method (default 99.99)\n"
+"  --calib-limit=<N>           Use only the first N calibration rows\n"
+"\n"
 "  --split-input-file          Split the input at '// -----' and process each part\n"
 "  --print-ir-after-all        Print the IR after every pass (to stderr)\n"
 "  --print-ir-before-all       Print the IR before every pass (to stderr)\n"
@@ -123,6 +141,33 @@ static int parseArgs(int argc, char **argv, Options *o) {
         fprintf(stderr, "quant-opt: error: unknown --emit kind '%s' (want mlir, llvm, obj or shared)\n", v);
         return -1;
       }
+    } else if ((v = flagValue(argc, argv, &i, "--calibrate"))) {
+      if (o->numCalibrate == 16) return -1;
+      o->calibrate[o->numCalibrate++] = v;
+    } else if ((v = flagValue(argc, argv, &i, "--calibration-table"))) {
+      o->table = v;
+    } else if ((v = flagValue(argc, argv, &i, "--calib-method"))) {
+      if (qrt_calib_method_from_name(v) < 0) {
+        fprintf(stderr, "quant-opt: error: unknown --calib-method '%s' (want minmax, moving_avg, "
+                        "percentile, kl, mse or mean_std)\n", v);
+        return -1;
+      }
+      o->method = v;
+    } else if ((v = flagValue(argc, argv, &i, "--calib-percentile"))) {
+      char *end;
+      o->percentile = strtod(v, &end);
+      if (*end || !(o->percentile > 50 && o->percentile <= 100)) {
+        fprintf(stderr, "quant-opt: error: bad --calib-percentile '%s' (want a number in (50, 100])\n", v);
+        return -1;
+      }
+    } else if ((v = flagValue(argc, argv, &i, "--calib-limit"))) {
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (*end || n <= 0) {
+        fprintf(stderr, "quant-opt: error: bad --calib-limit '%s' (want a positive integer)\n", v);
+        return -1;
+      }
+      o->calibLimit = (int)n;
     } else if ((v = flagValue(argc, argv, &i, "--entry"))) {
       o->entry = v;
     } else if ((v = flagValue(argc, argv, &i, "--input-shape"))) {
@@ -164,6 +209,11 @@ static int parseArgs(int argc, char **argv, Options *o) {
     }
   }
   if (!o->input) o->input = "-";
+  if (!o->method) o->method = "minmax";
+  if ((o->numCalibrate || o->table) && o->splitInputFile) {
+    fprintf(stderr, "quant-opt: error: calibration does not combine with --split-input-file\n");
+    return -1;
+  }
   if (o->emit == EMIT_OBJ || o->emit == EMIT_SHARED) {
     if (!strcmp(o->output, "-")) {
       fprintf(stderr, "quant-opt: error: --emit=%s needs an output file (-o)\n",
@@ -251,6 +301,61 @@ static char *defaultHeaderPath(const char *out) {
   return h;
 }
 
+/* --calibrate / --calibration-table: collect statistics (writing the table),
+ * then write the chosen method's parameters into the Q-DQ types. */
+static int calibrateAndApply(MlirContext ctx, MlirModule m, const Options *o) {
+  const char *table = o->table ? o->table : "calibration.json";
+  char msg[1024];
+  if (o->numCalibrate) {
+    qrt_array_t in[16];
+    memset(in, 0, sizeof in);
+    int rc = -1;
+    for (int i = 0; i < o->numCalibrate; ++i) {
+      if (qrt_npy_read(o->calibrate[i], &in[i], msg, sizeof msg) != QRT_OK) {
+        fprintf(stderr, "quant-opt: error: %s\n", msg);
+        goto out;
+      }
+      if (o->calibLimit && in[i].rank > 0 && in[i].dims[0] > o->calibLimit) in[i].dims[0] = o->calibLimit;
+    }
+    qrt_calib_config_t cfg;
+    qrt_calib_config_init(&cfg);
+    if (o->percentile > 0) cfg.percentile = o->percentile;
+    qrt_calib_table_t *t = NULL;
+    char *err = NULL;
+    if (mlirLogicalResultIsFailure(qoCalibrate(m, in, o->numCalibrate, &cfg, 1, &t, &err))) {
+      fprintf(stderr, "%s: error: calibration failed: %s\n", o->input, err ? err : "?");
+      free(err);
+      goto out;
+    }
+    if (qrt_calib_table_write(t, table, msg, sizeof msg) != QRT_OK) {
+      fprintf(stderr, "quant-opt: error: %s\n", msg);
+      qrt_calib_table_destroy(t);
+      goto out;
+    }
+    fprintf(stderr, "calibration: %zu quantization points, table written to %s\n",
+            qrt_calib_table_size(t), table);
+    qrt_calib_table_destroy(t);
+    rc = 0;
+  out:
+    for (int i = 0; i < o->numCalibrate; ++i) qrt_array_free(&in[i]);
+    if (rc) return rc;
+  }
+  char pipeline[4400];
+  snprintf(pipeline, sizeof pipeline, "builtin.module(quant-apply-calibration{table='%s' method=%s})",
+           table, o->method);
+  MlirPassManager pm = mlirPassManagerCreateOnOperation(ctx, mlirStringRefCreateFromCString("builtin.module"));
+  char *err = NULL;
+  MlirLogicalResult r = qoParsePassPipeline(pm, pipeline, &err);
+  if (mlirLogicalResultIsFailure(r)) {
+    fprintf(stderr, "quant-opt: error: %s\n", err ? err : "?");
+    free(err);
+  } else {
+    r = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(m));
+  }
+  mlirPassManagerDestroy(pm);
+  return mlirLogicalResultIsSuccess(r) ? 0 : -1;
+}
+
 /* Processes one module; appends MLIR/LLVM text to `out` or writes files. */
 static int processModule(MlirContext ctx, MlirModule m, const Options *o, Buf *out) {
   char *err = NULL;
@@ -278,6 +383,7 @@ static int processModule(MlirContext ctx, MlirModule m, const Options *o, Buf *o
   } else if (!mlirOperationVerify(mlirModuleGetOperation(m))) {
     return -1;
   }
+  if ((o->numCalibrate || o->table) && calibrateAndApply(ctx, m, o) != 0) return -1;
   if (o->emit == EMIT_MLIR) {
     MlirOpPrintingFlags fl = mlirOpPrintingFlagsCreate();
     if (o->printGeneric) mlirOpPrintingFlagsPrintGenericOpForm(fl);
