@@ -33,6 +33,11 @@ MlirContext qoContextCreate(void) {
   MlirContext ctx = mlirContextCreateWithRegistry(reg, /*threadingEnabled=*/false);
   mlirDialectRegistryDestroy(reg);
   mlirRegisterAllLLVMTranslations(ctx);
+  /* Dialects quant-opt's passes create ops of (external passes cannot
+   * declare dependent dialects through the C API). */
+  static const char *const kLoad[] = {"arith", "math", "tensor", "func", "tosa", "quant", "linalg"};
+  for (size_t i = 0; i < sizeof kLoad / sizeof *kLoad; ++i)
+    mlirContextGetOrLoadDialect(ctx, mlirStringRefCreateFromCString(kLoad[i]));
   if (mlirLogicalResultIsFailure(qoLoadQoDialect(ctx))) {
     mlirContextDestroy(ctx);
     return (MlirContext){NULL};
