@@ -77,3 +77,57 @@ func.func @shared_conv(%x: tensor<1x2x2x1xf32>) -> (tensor<1x2x2x1xf32>, tensor<
   %y = "qo.batch_norm"(%c, %one, %one, %one, %one) {epsilon = 0.0 : f32, axis = 3 : i64} : (tensor<1x2x2x1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x2x1xf32>
   return %y, %c : tensor<1x2x2x1xf32>, tensor<1x2x2x1xf32>
 }
+
+// -----
+
+// Gemm as imported (matmul -> reshape -> bias add) then BN over the last
+// axis: a = [2, 0.5] (scale [4, 1.5], var [4, 9]), shift = b - m*a = [0, 0]
+// (bias [1, 2], mean [0.5, 4]); W columns scaled, bias' = bias*a + shift.
+// CHECK-LABEL: func.func @gemm
+// CHECK: %[[W:.*]] = "tosa.const"() <{values = dense<{{\[\[\[}}2.000000e+00, 5.000000e-01], [4.000000e+00, -5.000000e-01]]]> : tensor<1x2x2xf32>}>
+// CHECK: tosa.matmul %arg0, %[[W]]
+// CHECK: tosa.reshape
+// CHECK: %[[B:.*]] = "tosa.const"() <{values = dense<{{\[\[}}2.000000e+00, 1.000000e+00]]> : tensor<1x2xf32>}>
+// CHECK: %[[A:.*]] = tosa.add %{{.*}}, %[[B]]
+// CHECK-NOT: qo.batch_norm
+// CHECK: return %[[A]]
+func.func @gemm(%x: tensor<1x3x2xf32>) -> tensor<3x2xf32> {
+  %w = "tosa.const"() {values = dense<[[[1.0, 1.0], [2.0, -1.0]]]> : tensor<1x2x2xf32>} : () -> tensor<1x2x2xf32>
+  %zp = "tosa.const"() {values = dense<0.0> : tensor<1xf32>} : () -> tensor<1xf32>
+  %m = tosa.matmul %x, %w, %zp, %zp : (tensor<1x3x2xf32>, tensor<1x2x2xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x3x2xf32>
+  %sh = tosa.const_shape {values = dense<[3, 2]> : tensor<2xindex>} : () -> !tosa.shape<2>
+  %r = tosa.reshape %m, %sh : (tensor<1x3x2xf32>, !tosa.shape<2>) -> tensor<3x2xf32>
+  %bias = "tosa.const"() {values = dense<[[1.0, 2.0]]> : tensor<1x2xf32>} : () -> tensor<1x2xf32>
+  %a = tosa.add %r, %bias : (tensor<3x2xf32>, tensor<1x2xf32>) -> tensor<3x2xf32>
+  %s = "tosa.const"() {values = dense<[4.0, 1.5]> : tensor<2xf32>} : () -> tensor<2xf32>
+  %bb = "tosa.const"() {values = dense<[1.0, 2.0]> : tensor<2xf32>} : () -> tensor<2xf32>
+  %mean = "tosa.const"() {values = dense<[0.5, 4.0]> : tensor<2xf32>} : () -> tensor<2xf32>
+  %v = "tosa.const"() {values = dense<[4.0, 9.0]> : tensor<2xf32>} : () -> tensor<2xf32>
+  %y = "qo.batch_norm"(%a, %s, %bb, %mean, %v) {epsilon = 0.0 : f32, axis = 1 : i64} : (tensor<3x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// The explicit per-channel mul + add by constants after a conv fold too:
+// W' = W * [3, 2], B' = B * [3, 2] + [1, -1] = [1, 1] with B = [0, 1].
+// REMARK: fold-batchnorm.mlir:[[@LINE+15]]:{{[0-9]+}}: remark: per-channel multiply folded into the convolution's weights and bias
+// CHECK-LABEL: func.func @conv_mul_add
+// CHECK-DAG: "tosa.const"() <{values = dense<{{\[\[\[\[}}3.000000e+00]]], {{\[\[\[}}-2.000000e+00]]]]> : tensor<2x1x1x1xf32>}>
+// CHECK-DAG: "tosa.const"() <{values = dense<1.000000e+00> : tensor<2xf32>}>
+// CHECK: %[[C:.*]] = tosa.conv2d
+// CHECK-NOT: tosa.mul
+// CHECK-NOT: tosa.add
+// CHECK: return %[[C]]
+func.func @conv_mul_add(%x: tensor<1x2x2x1xf32>) -> tensor<1x2x2x2xf32> {
+  %w = "tosa.const"() {values = dense<[[[[1.0]]], [[[-1.0]]]]> : tensor<2x1x1x1xf32>} : () -> tensor<2x1x1x1xf32>
+  %b = "tosa.const"() {values = dense<[0.0, 1.0]> : tensor<2xf32>} : () -> tensor<2xf32>
+  %zp = "tosa.const"() {values = dense<0.0> : tensor<1xf32>} : () -> tensor<1xf32>
+  %c = tosa.conv2d %x, %w, %b, %zp, %zp {acc_type = f32, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : (tensor<1x2x2x1xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x2x2xf32>
+  %k = "tosa.const"() {values = dense<[[[[3.0, 2.0]]]]> : tensor<1x1x1x2xf32>} : () -> tensor<1x1x1x2xf32>
+  %sh = "tosa.const"() {values = dense<0> : tensor<1xi8>} : () -> tensor<1xi8>
+  %m = tosa.mul %c, %k, %sh : (tensor<1x2x2x2xf32>, tensor<1x1x1x2xf32>, tensor<1xi8>) -> tensor<1x2x2x2xf32>
+  %o = "tosa.const"() {values = dense<[[[[1.0, -1.0]]]]> : tensor<1x1x1x2xf32>} : () -> tensor<1x1x1x2xf32>
+  %y = tosa.add %m, %o : (tensor<1x2x2x2xf32>, tensor<1x1x1x2xf32>) -> tensor<1x2x2x2xf32>
+  return %y : tensor<1x2x2x2xf32>
+}
