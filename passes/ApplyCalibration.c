@@ -13,7 +13,11 @@
  *  - concat: the inputs and the output of a tosa.concat share one range (the
  *    union), so concatenation needs no requantization;
  *  - scale-preserving ops (max_pool2d, reshape, transpose, pad, slice): a point
- *    fed through them by another point takes that point's exact parameters.
+ *    fed through them by another point takes that point's exact parameters;
+ *  - softmax (exp * reciprocal(sum), as imported) has the fixed range [0, 1];
+ *  - int32 bias guard: a conv's bias is stored as int32 with scale
+ *    s_in * s_w[c]; where |bias[c]| / (s_in * s_w[c]) would not fit, the
+ *    weight scale of that channel is widened until it does.
  * Every decision is reported as a remark (quant-opt --remarks). */
 #include "passes/PassDef.h"
 #include "passes/QuantUtils.h"
@@ -96,6 +100,75 @@ static void setType(MlirOperation q, MlirType elem) {
   mlirOperationRemoveAttributeByName(q, qoStr("qo.uncalibrated"));
 }
 
+/* The calibrated per-tensor quantized element type feeding `v` (a dcast of
+ * a qcast), or a null type. */
+static MlirType dcastElementType(MlirValue v, MlirOperation *qcast) {
+  MlirOperation d = qoDefiningOp(v);
+  if (!qoOpIs(d, "quant.dcast")) return (MlirType){NULL};
+  MlirOperation q = qoDefiningOp(mlirOperationGetOperand(d, 0));
+  if (!qoOpIs(q, "quant.qcast")) return (MlirType){NULL};
+  if (qcast) *qcast = q;
+  return mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetResult(q, 0)));
+}
+
+/* Widens per-channel weight scales where the int32 bias would overflow. */
+static void guardBias(MlirOperation root) {
+  static const char *const kOps[] = {"tosa.conv2d", "tosa.depthwise_conv2d"};
+  const double kMax = 2147483647.0;
+  MlirContext ctx = mlirOperationGetContext(root);
+  for (int k = 0; k < 2; ++k) {
+    qoOpList convs = {0};
+    qoCollectOps(root, kOps[k], &convs);
+    for (size_t i = 0; i < convs.size; ++i) {
+      MlirOperation conv = convs.ops[i];
+      MlirType it = dcastElementType(mlirOperationGetOperand(conv, 0), NULL);
+      MlirOperation wq = {NULL};
+      MlirType wt = dcastElementType(mlirOperationGetOperand(conv, 1), &wq);
+      if (!it.ptr || !wt.ptr || !mlirTypeIsAUniformQuantizedType(it)) continue;
+      int64_t nb;
+      double *bias = qoGetConstDoubles(mlirOperationGetOperand(conv, 2), &nb);
+      if (!bias) continue;
+      double sIn = mlirUniformQuantizedTypeGetScale(it);
+      int perAxis = mlirTypeIsAUniformQuantizedPerAxisType(wt);
+      intptr_t nc = perAxis ? mlirUniformQuantizedPerAxisTypeGetNumDims(wt) : 1;
+      double *sw = malloc((size_t)nc * sizeof *sw);
+      int64_t *zp = calloc((size_t)nc, sizeof *zp);
+      int changed = 0;
+      for (intptr_t c = 0; sw && zp && c < nc; ++c) {
+        sw[c] = perAxis ? mlirUniformQuantizedPerAxisTypeGetScale(wt, c) : mlirUniformQuantizedTypeGetScale(wt);
+        for (int64_t b = 0; b < nb; ++b) {
+          if (perAxis && nb == nc && b != c) continue;
+          double need = fabs(bias[b]) / (sIn * kMax);
+          if (need > sw[c]) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "int32 bias guard: channel %lld weight scale widened from %g to %g "
+                     "so that bias %g fits at scale input x weight", (long long)c, sw[c], need * 1.0001, bias[b]);
+            qoEmitRemark(mlirOperationGetLocation(conv), msg);
+            sw[c] = need * 1.0001;
+            changed = 1;
+          }
+        }
+      }
+      if (changed) {
+        MlirType nt = perAxis
+            ? mlirUniformQuantizedPerAxisTypeGet(mlirQuantizedTypeGetFlags(wt), mlirIntegerTypeGet(ctx, 8),
+                                                 mlirF32TypeGet(ctx), nc, sw, zp,
+                                                 (int32_t)mlirUniformQuantizedPerAxisTypeGetQuantizedDimension(wt),
+                                                 mlirQuantizedTypeGetStorageTypeMin(wt),
+                                                 mlirQuantizedTypeGetStorageTypeMax(wt))
+            : mlirUniformQuantizedTypeGet(mlirQuantizedTypeGetFlags(wt), mlirIntegerTypeGet(ctx, 8),
+                                          mlirF32TypeGet(ctx), sw[0], 0,
+                                          mlirQuantizedTypeGetStorageTypeMin(wt),
+                                          mlirQuantizedTypeGetStorageTypeMax(wt));
+        MlirValue r = mlirOperationGetResult(wq, 0);
+        mlirValueSetType(r, qoTensorWithElement(mlirValueGetType(r), nt));
+      }
+      free(sw), free(zp), free(bias);
+    }
+    qoOpListFree(&convs);
+  }
+}
+
 static void run(MlirOperation root, MlirExternalPass pass, const char *const *values) {
   MlirLocation rootLoc = mlirOperationGetLocation(root);
   char msg[1024];
@@ -129,12 +202,17 @@ static void run(MlirOperation root, MlirExternalPass pass, const char *const *va
     nameOf(q, name, sizeof name);
     MlirLocation loc = mlirOperationGetLocation(q);
     MlirOperation prod = qoDefiningOp(mlirOperationGetOperand(q, 0));
-    if (qoOpIs(prod, "tosa.sigmoid") || qoOpIs(prod, "tosa.tanh")) {
+    int softmax = qoOpIs(prod, "tosa.mul") &&
+                  (qoOpIs(qoDefiningOp(mlirOperationGetOperand(prod, 0)), "tosa.reciprocal") ||
+                   qoOpIs(qoDefiningOp(mlirOperationGetOperand(prod, 1)), "tosa.reciprocal")) &&
+                  (qoOpIs(qoDefiningOp(mlirOperationGetOperand(prod, 0)), "tosa.exp") ||
+                   qoOpIs(qoDefiningOp(mlirOperationGetOperand(prod, 1)), "tosa.exp"));
+    if (qoOpIs(prod, "tosa.sigmoid") || qoOpIs(prod, "tosa.tanh") || softmax) {
       p->lo = qoOpIs(prod, "tosa.tanh") ? -1.0f : 0.0f;
       p->hi = 1.0f;
       p->fixed = 1;
       snprintf(msg, sizeof msg, "point %lld ('%s'): fixed range [%g, %g] of %s", (long long)p->id,
-               name, p->lo, p->hi, qoOpIs(prod, "tosa.tanh") ? "tanh" : "sigmoid");
+               name, p->lo, p->hi, qoOpIs(prod, "tosa.tanh") ? "tanh" : softmax ? "softmax" : "sigmoid");
       qoEmitRemark(loc, msg);
       ++n;
       continue;
@@ -244,6 +322,7 @@ static void run(MlirOperation root, MlirExternalPass pass, const char *const *va
              p->hi, qp.scale, qp.zero_point);
     qoEmitRemark(loc, msg);
   }
+  if (!failed) guardBias(root);
   free(pts);
   qoOpListFree(&qs);
   qrt_calib_table_destroy(table);
