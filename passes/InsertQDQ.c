@@ -286,6 +286,10 @@ static int quantizeWeight(MlirOperation op, int idx, const Config *c) {
     if (qoOpIs(op, "tosa.conv2d")) axis = 0;                                  /* OHWI */
     else if (qoOpIs(op, "tosa.depthwise_conv2d") && dims[3] == 1) axis = 2;   /* HWCM, M=1 */
     else if (qoOpIs(op, "tosa.matmul") && rank == 3 && dims[0] == 1) axis = 2; /* [1,K,N] */
+    if (axis < 0)
+      qoEmitRemark(mlirOperationGetLocation(op),
+                   "per-channel weights need a conv, a depthwise conv with multiplier 1 or a "
+                   "[1,K,N] matmul weight: per-tensor weights used");
   }
   float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
   if (!f) {

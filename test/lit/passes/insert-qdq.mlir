@@ -2,6 +2,7 @@
 // RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq{activation-scheme=symmetric activation-dtype=int8 reduce-range=true weight-granularity=per-tensor}))' --split-input-file | FileCheck %s --check-prefix=SYM
 // RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq{exclude-ops=max_pool2d keep-last-float=true}))' --split-input-file --remarks 2>%t.remarks | FileCheck %s --check-prefix=EXCL
 // RUN: FileCheck %s --check-prefix=EXCL-REMARK < %t.remarks
+// RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq))' --split-input-file --remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK-DW
 // RUN: echo '{"activation-dtype": "int8", "exclude-nodes": ["pool"]}' > %t.json
 // RUN: %quant_opt %s -p "builtin.module(func.func(quant-insert-qdq{config=%t.json}))" --split-input-file | FileCheck %s --check-prefix=CFG
 
@@ -88,4 +89,19 @@ func.func @gemm_leaky(%x: tensor<1x1x2xf32>) -> tensor<1x3xf32> {
   %t = tosa.mul %a, %al, %sh : (tensor<1x3xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<1x3xf32>
   %y = tosa.maximum %a, %t : (tensor<1x3xf32>, tensor<1x3xf32>) -> tensor<1x3xf32>
   return %y : tensor<1x3xf32>
+}
+
+// -----
+
+// A depthwise conv with channel multiplier 2 cannot use per-channel weight
+// types along one axis of HWCM: per-tensor weights, with a remark.
+// REMARK-DW: remark: per-channel weights need a conv, a depthwise conv with multiplier 1 or a [1,K,N] matmul weight: per-tensor weights used
+// CHECK-LABEL: func.func @depthwise_multiplier
+// CHECK: to tensor<1x1x1x2x!quant.uniform<i8<-127:127>:f32, 0.023622047{{[0-9]*}}>>
+func.func @depthwise_multiplier(%x: tensor<1x2x2x1xf32>) -> tensor<1x2x2x2xf32> {
+  %w = "tosa.const"() {values = dense<[[[[1.0, -3.0]]]]> : tensor<1x1x1x2xf32>} : () -> tensor<1x1x1x2xf32>
+  %b = "tosa.const"() {values = dense<0.0> : tensor<2xf32>} : () -> tensor<2xf32>
+  %zp = "tosa.const"() {values = dense<0.0> : tensor<1xf32>} : () -> tensor<1xf32>
+  %c = tosa.depthwise_conv2d %x, %w, %b, %zp, %zp {acc_type = f32, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : (tensor<1x2x2x1xf32>, tensor<1x1x1x2xf32>, tensor<2xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x2x2x2xf32>
+  return %c : tensor<1x2x2x2xf32>
 }
