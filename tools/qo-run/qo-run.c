@@ -543,13 +543,20 @@ int main(int argc, char **argv) {
       char sh[64];
       shapeStr(out[i].dims, out[i].rank, sh, sizeof sh);
       printf("output '%s': %s %s", s->outputs[i].name, qrt_dtype_name(out[i].dtype), sh);
-      if (out[i].dtype == QRT_F32) {
-        const float *f = out[i].data;
-        int64_t n = qrt_array_numel(&out[i]);
-        printf(" [");
-        for (int64_t k = 0; k < n && k < 8; ++k) printf("%s%.6g", k ? ", " : "", f[k]);
-        printf("%s]", n > 8 ? ", ..." : "");
+      int64_t n = qrt_array_numel(&out[i]);
+      printf(" [");
+      for (int64_t k = 0; k < n && k < 8; ++k) {
+        double v;
+        switch (out[i].dtype) {
+        case QRT_F32: v = ((const float *)out[i].data)[k]; break;
+        case QRT_I8: v = ((const int8_t *)out[i].data)[k]; break;
+        case QRT_U8: v = ((const uint8_t *)out[i].data)[k]; break;
+        case QRT_I32: v = ((const int32_t *)out[i].data)[k]; break;
+        default: v = (double)((const int64_t *)out[i].data)[k]; break;
+        }
+        printf("%s%.6g", k ? ", " : "", v);
       }
+      printf("%s]", n > 8 ? ", ..." : "");
       printf("\n");
     }
   }

@@ -1,0 +1,563 @@
+/* quant-lower-to-integer: calibrated Q-DQ groups -> int8 TOSA arithmetic.
+ *
+ * Each quantized fusion group whose inputs and output are quantization points
+ * becomes integer ops (TOSA with zero-point operands; never !quant element
+ * types, which the TOSA lowering cannot take):
+ *
+ *   %xd = quant.dcast (quant.qcast %x : !quant.uniform<u8:f32, sx:zx>)
+ *   %c  = tosa.conv2d %xd, (quant.dcast (quant.qcast %W : per-axis sw)), %B
+ *   %r  = tosa.clamp %c {min_val = 0.0}
+ *   %yq = quant.qcast %r : !quant.uniform<u8:f32, sy:zy>
+ * becomes
+ *   %acc = tosa.conv2d %xi8, %Wi8, %Bi32, %zx', 0 {acc_type = i32}
+ *   %y8  = tosa.rescale %acc, %mult, %shift, 0, %zy' {per_channel, SINGLE_ROUND}
+ *   %yi8 = tosa.clamp %y8 {min_val = zy', max_val = 127}
+ *
+ * Conventions (bit-exact with TOSA rescale semantics):
+ *  - Activations are int8 inside: a uint8 value v with zero point z is the
+ *    int8 value v - 128 with zero point z - 128 (exact; VNNI/AMX want s8/u8
+ *    anyway). Weights are symmetric int8 (zero point 0).
+ *  - Bias: round_half_even(B[c] / (sx * sw[c])) as int32 (the int32 guard of
+ *    quant-apply-calibration ensures it fits).
+ *  - Requantization by M = sx*sw[c]/sy as a 31-bit fixed-point multiplier and
+ *    a shift (M = mult * 2^-shift, mult in [2^30, 2^31)), TOSA rescale with
+ *    SINGLE_ROUND: y = ((acc * mult + 2^(shift-1)) >> shift) + zy, i.e.
+ *    rounding half up, then saturation to int8 and the activation clamp.
+ *  - Quantize at an integer boundary (model input or a float producer):
+ *    clamp(round_half_even(x / s) + z', qmin', qmax') as int8 (the exact
+ *    ONNX QuantizeLinear). Dequantize where a float consumer needs the value:
+ *    (float(q) - z') * s.
+ * Groups lowered: conv2d, depthwise_conv2d (+ bias add, ReLU/ReLU6/clamp),
+ * Gemm/MatMul (matmul [+ reshape] [+ bias add] [+ clamp]), max_pool2d, and
+ * scale-preserving data movement (reshape, transpose) between points with the
+ * same parameters. Anything else (LeakyReLU, residual add, concat with
+ * different scales, ...) stays as Q-DQ around float ops — mixed precision —
+ * with a remark, and is simulated by quant-lower-fake-quant. */
+#include "passes/PassDef.h"
+#include "passes/QuantUtils.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One activation quantization point and its int8 value once it has one. */
+typedef struct Point {
+  MlirOperation q, d;   /* qcast, dcast */
+  double scale;
+  int zp, qmin, qmax;   /* internal int8 convention (uint8 shifted by -128) */
+  MlirValue i8;         /* int8 tensor, or null */
+  int lowered;          /* produced by an integer group (its float producer dies) */
+} Point;
+
+typedef struct Ctx {
+  MlirContext ctx;
+  Point *pts;
+  size_t n;
+  int failed;
+} Ctx;
+
+static Point *pointOfDcast(Ctx *c, MlirValue v) {
+  MlirOperation d = qoDefiningOp(v);
+  if (!qoOpIs(d, "quant.dcast")) return NULL;
+  for (size_t i = 0; i < c->n; ++i)
+    if (c->pts[i].d.ptr == d.ptr) return &c->pts[i];
+  return NULL;
+}
+
+static Point *pointOfQcastUser(Ctx *c, MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  if (mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u))) return NULL;
+  MlirOperation q = mlirOpOperandGetOwner(u);
+  for (size_t i = 0; i < c->n; ++i)
+    if (c->pts[i].q.ptr == q.ptr) return &c->pts[i];
+  return NULL;
+}
+
+static MlirType tensorOf(MlirType like, MlirType elem) { return qoTensorWithElement(like, elem); }
+
+static MlirNamedAttribute named(MlirContext ctx, const char *n, MlirAttribute a) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, qoStr(n)), a);
+}
+
+/* tosa.const with integer values of `bits` width (8 or 32). */
+static MlirValue intConst(MlirOperation before, MlirLocation loc, int rank, const int64_t *shape,
+                          int bits, const int32_t *vals) {
+  MlirContext ctx = mlirLocationGetContext(loc);
+  MlirType t = mlirRankedTensorTypeGet(rank, shape, mlirIntegerTypeGet(ctx, (unsigned)bits),
+                                       mlirAttributeGetNull());
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) n *= shape[i];
+  MlirAttribute a;
+  if (bits == 8) {
+    int8_t *v = malloc((size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; ++i) v[i] = (int8_t)vals[i];
+    a = mlirDenseElementsAttrInt8Get(t, n, v);
+    free(v);
+  } else {
+    a = mlirDenseElementsAttrInt32Get(t, n, vals);
+  }
+  MlirNamedAttribute na = named(ctx, "values", a);
+  return mlirOperationGetResult(qoCreateOpBefore(before, "tosa.const", loc, 0, NULL, 1, &t, 1, &na), 0);
+}
+
+static MlirValue scalarConst(MlirOperation before, MlirLocation loc, int bits, int32_t v) {
+  int64_t one = 1;
+  return intConst(before, loc, 1, &one, bits, &v);
+}
+
+static MlirValue splatF(MlirOperation before, MlirLocation loc, MlirType t, float v) {
+  MlirNamedAttribute na = named(mlirLocationGetContext(loc), "value",
+                                mlirDenseElementsAttrFloatSplatGet(t, v));
+  return mlirOperationGetResult(qoCreateOpBefore(before, "arith.constant", loc, 0, NULL, 1, &t, 1, &na), 0);
+}
+
+static MlirValue op1(MlirOperation before, MlirLocation loc, const char *name, MlirValue a, MlirType t) {
+  return mlirOperationGetResult(qoCreateOpBefore(before, name, loc, 1, &a, 1, &t, 0, NULL), 0);
+}
+
+static MlirValue op2(MlirOperation before, MlirLocation loc, const char *name, MlirValue a,
+                     MlirValue b, MlirType t) {
+  MlirValue ops[2] = {a, b};
+  return mlirOperationGetResult(qoCreateOpBefore(before, name, loc, 2, ops, 1, &t, 0, NULL), 0);
+}
+
+/* int8 clamp with bounds lo..hi. */
+static MlirValue clampI8(MlirOperation before, MlirLocation loc, MlirValue v, int lo, int hi) {
+  MlirContext ctx = mlirLocationGetContext(loc);
+  MlirType i8 = mlirIntegerTypeGet(ctx, 8);
+  MlirNamedAttribute at[2] = {named(ctx, "min_val", mlirIntegerAttrGet(i8, lo)),
+                              named(ctx, "max_val", mlirIntegerAttrGet(i8, hi))};
+  MlirType t = mlirValueGetType(v);
+  return mlirOperationGetResult(qoCreateOpBefore(before, "tosa.clamp", loc, 1, &v, 1, &t, 2, at), 0);
+}
+
+/* Quantizes float `x` to the point's int8 representation (exact QuantizeLinear). */
+static MlirValue quantize(Ctx *c, Point *p, MlirOperation before, MlirValue x) {
+  MlirLocation loc = mlirOperationGetLocation(p->q);
+  MlirType ft = mlirValueGetType(x);
+  MlirValue t = op2(before, loc, "arith.divf", x, splatF(before, loc, ft, (float)p->scale), ft);
+  t = op1(before, loc, "math.roundeven", t, ft);
+  if (p->zp) t = op2(before, loc, "arith.addf", t, splatF(before, loc, ft, (float)p->zp), ft);
+  t = op2(before, loc, "arith.maximumf", t, splatF(before, loc, ft, (float)p->qmin), ft);
+  t = op2(before, loc, "arith.minimumf", t, splatF(before, loc, ft, (float)p->qmax), ft);
+  return op1(before, loc, "arith.fptosi", t, tensorOf(ft, mlirIntegerTypeGet(c->ctx, 8)));
+}
+
+/* Dequantizes the point's int8 value for float consumers. */
+static MlirValue dequantize(Ctx *c, Point *p, MlirOperation before) {
+  MlirLocation loc = mlirOperationGetLocation(p->d);
+  MlirType ft = mlirValueGetType(mlirOperationGetResult(p->d, 0));
+  (void)c;
+  MlirValue t = op1(before, loc, "arith.sitofp", p->i8, ft);
+  if (p->zp) t = op2(before, loc, "arith.subf", t, splatF(before, loc, ft, (float)p->zp), ft);
+  return op2(before, loc, "arith.mulf", t, splatF(before, loc, ft, (float)p->scale), ft);
+}
+
+static int isPreserving(MlirOperation op) {
+  return qoOpIs(op, "tosa.reshape") || qoOpIs(op, "tosa.transpose");
+}
+
+static int sameParams(const Point *a, const Point *b) {
+  return a->scale == b->scale && a->zp == b->zp && a->qmin == b->qmin && a->qmax == b->qmax;
+}
+
+static MlirValue intOf(Ctx *c, Point *p);
+
+/* If point p's float input is reshape/transpose ops of another point's
+ * dcast with identical parameters, replays them on that point's int8 value. */
+static MlirValue throughPreserving(Ctx *c, Point *p) {
+  MlirOperation chain[8];
+  int n = 0;
+  MlirValue v = mlirOperationGetOperand(p->q, 0);
+  while (n < 8) {
+    MlirOperation d = qoDefiningOp(v);
+    if (!isPreserving(d)) break;
+    chain[n++] = d;
+    v = mlirOperationGetOperand(d, 0);
+  }
+  Point *src = n ? pointOfDcast(c, v) : NULL;
+  if (!src || !sameParams(src, p)) return (MlirValue){NULL};
+  MlirValue cur = intOf(c, src);
+  if (!cur.ptr) return cur;
+  for (int k = n - 1; k >= 0; --k) {
+    MlirOperation op = chain[k];
+    MlirType rt = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
+    intptr_t nops = mlirOperationGetNumOperands(op);
+    MlirValue ops[4];
+    for (intptr_t i = 0; i < nops && i < 4; ++i) ops[i] = mlirOperationGetOperand(op, i);
+    ops[0] = cur;
+    /* Copy the attributes (transpose perms). */
+    MlirNamedAttribute attrs[4];
+    intptr_t na = 0;
+    MlirAttribute perms = mlirOperationGetAttributeByName(op, qoStr("perms"));
+    if (!mlirAttributeIsNull(perms)) attrs[na++] = named(c->ctx, "perms", perms);
+    MlirStringRef nm = mlirIdentifierStr(mlirOperationGetName(op));
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)nm.length, nm.data);
+    cur = mlirOperationGetResult(qoCreateOpBefore(p->q, name, mlirOperationGetLocation(op), nops, ops,
+                                                  1, &rt, na, attrs), 0);
+  }
+  return cur;
+}
+
+/* The int8 value of a point: from its integer producer, through data
+ * movement, or by quantizing its float input right before the qcast. */
+static MlirValue intOf(Ctx *c, Point *p) {
+  if (p->i8.ptr) return p->i8;
+  MlirValue v = throughPreserving(c, p);
+  if (!v.ptr) v = quantize(c, p, p->q, mlirOperationGetOperand(p->q, 0));
+  p->i8 = v;
+  return v;
+}
+
+/* Fixed-point form of a positive real multiplier (31-bit, TOSA scale32). */
+static int fixedPoint(double m, int32_t *mult, int8_t *shift) {
+  if (!(m > 0) || !isfinite(m)) return -1;
+  int e;
+  double f = frexp(m, &e); /* m = f * 2^e, f in [0.5, 1) */
+  int64_t q = llround(f * 2147483648.0);
+  if (q == 2147483648LL) {
+    q /= 2;
+    ++e;
+  }
+  int s = 31 - e;
+  while (s > 62) { /* tiny multiplier: give up precision */
+    q >>= 1;
+    --s;
+  }
+  if (s < 2 || q == 0) return -1;
+  *mult = (int32_t)q;
+  *shift = (int8_t)s;
+  return 0;
+}
+
+/* Follows a compute op's group to its output point (see quant-insert-qdq).
+ * Collects a constant bias add (`biasAdd`) and the activation clamp. */
+typedef struct Group {
+  MlirOperation anchor, reshape, biasAdd, clamp;
+  Point *out;
+} Group;
+
+static int followGroup(Ctx *c, MlirOperation anchor, Group *g) {
+  memset(g, 0, sizeof *g);
+  g->anchor = anchor;
+  MlirValue cur = mlirOperationGetResult(anchor, 0);
+  int isMatmul = qoOpIs(anchor, "tosa.matmul");
+  for (int steps = 0; steps < 4; ++steps) {
+    Point *p = pointOfQcastUser(c, cur);
+    if (p) {
+      g->out = p;
+      return 0;
+    }
+    MlirOpOperand u = mlirValueGetFirstUse(cur);
+    if (mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u))) return -1;
+    MlirOperation user = mlirOpOperandGetOwner(u);
+    if (qoOpIs(user, "tosa.clamp") && !g->clamp.ptr) {
+      g->clamp = user;
+    } else if (isMatmul && qoOpIs(user, "tosa.reshape") && !g->reshape.ptr && !g->biasAdd.ptr) {
+      g->reshape = user;
+    } else if (qoOpIs(user, "tosa.add") && !g->biasAdd.ptr && !g->clamp.ptr &&
+               qoIsConstant(mlirOperationGetOperand(user, 1)) &&
+               mlirOperationGetOperand(user, 0).ptr == cur.ptr) {
+      g->biasAdd = user;
+    } else {
+      return -1;
+    }
+    cur = mlirOperationGetResult(user, 0);
+  }
+  return -1;
+}
+
+/* Weight constant behind dcast(qcast(const)): its float values and type. */
+static double *weightOf(MlirValue w, MlirType *qtype, int64_t *n) {
+  MlirOperation d = qoDefiningOp(w);
+  if (!qoOpIs(d, "quant.dcast")) return NULL;
+  MlirOperation q = qoDefiningOp(mlirOperationGetOperand(d, 0));
+  if (!qoOpIs(q, "quant.qcast")) return NULL;
+  *qtype = mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetResult(q, 0)));
+  return qoGetConstDoubles(mlirOperationGetOperand(q, 0), n);
+}
+
+static double wScale(MlirType qt, int64_t c) {
+  return mlirTypeIsAUniformQuantizedPerAxisType(qt) ? mlirUniformQuantizedPerAxisTypeGetScale(qt, c)
+                                                    : mlirUniformQuantizedTypeGetScale(qt);
+}
+
+static void remark(MlirOperation op, const char *what) {
+  qoEmitRemark(mlirOperationGetLocation(op), what);
+}
+
+/* conv2d / depthwise_conv2d / matmul group -> integer ops. */
+static int lowerCompute(Ctx *c, MlirOperation op) {
+  int isMatmul = qoOpIs(op, "tosa.matmul");
+  int isDw = qoOpIs(op, "tosa.depthwise_conv2d");
+  Point *in = pointOfDcast(c, mlirOperationGetOperand(op, 0));
+  if (!in) return 0;
+  Group g;
+  if (followGroup(c, op, &g)) {
+    remark(op, "group stays float: its output is not a single quantization point");
+    return 0;
+  }
+  MlirType wq;
+  int64_t nw;
+  double *w = weightOf(mlirOperationGetOperand(op, 1), &wq, &nw);
+  if (!w) {
+    remark(op, "group stays float: weights are not a quantized constant");
+    return 0;
+  }
+  MlirLocation loc = mlirOperationGetLocation(op);
+  MlirType wt = mlirValueGetType(mlirOperationGetOperand(op, 1));
+  int wrank = (int)mlirShapedTypeGetRank(wt);
+  int64_t wdims[4];
+  for (int i = 0; i < wrank && i < 4; ++i) wdims[i] = mlirShapedTypeGetDimSize(wt, i);
+  MlirType resT = mlirValueGetType(mlirOperationGetResult(op, 0));
+  int64_t C = mlirShapedTypeGetDimSize(resT, mlirShapedTypeGetRank(resT) - 1);
+  int perAxis = mlirTypeIsAUniformQuantizedPerAxisType(wq);
+  /* Channel of weight element i. */
+  int64_t inner = 1;
+  int axis = perAxis ? (int)mlirUniformQuantizedPerAxisTypeGetQuantizedDimension(wq) : 0;
+  for (int i = axis + 1; i < wrank; ++i) inner *= wdims[i];
+  int32_t *wi = malloc((size_t)nw * sizeof *wi);
+  double qlo = (double)mlirQuantizedTypeGetStorageTypeMin(wq), qhi = (double)mlirQuantizedTypeGetStorageTypeMax(wq);
+  for (int64_t i = 0; i < nw; ++i) {
+    int64_t ch = perAxis ? (i / inner) % wdims[axis] : 0;
+    float s = (float)wScale(wq, ch);
+    double q = nearbyintf((float)w[i] / s);
+    wi[i] = (int32_t)fmin(fmax(q, qlo), qhi);
+  }
+  free(w);
+  /* Bias: the conv's bias operand plus a folded bias add. */
+  double *bias = calloc((size_t)C, sizeof *bias);
+  if (!isMatmul) {
+    int64_t nb;
+    double *b = qoGetConstDoubles(mlirOperationGetOperand(op, 2), &nb);
+    if (!b || (nb != C && nb != 1)) {
+      free(b), free(wi), free(bias);
+      remark(op, "group stays float: non-constant bias");
+      return 0;
+    }
+    for (int64_t k = 0; k < C; ++k) bias[k] = b[nb == 1 ? 0 : k];
+    free(b);
+  }
+  if (g.biasAdd.ptr) {
+    int64_t nb;
+    double *b = qoGetConstDoubles(mlirOperationGetOperand(g.biasAdd, 1), &nb);
+    if (!b || (nb != C && nb != 1)) {
+      free(b), free(wi), free(bias);
+      remark(op, "group stays float: bias add is not per channel");
+      return 0;
+    }
+    for (int64_t k = 0; k < C; ++k) bias[k] += b[nb == 1 ? 0 : k];
+    free(b);
+  }
+  Point *out = g.out;
+  int32_t *bi = malloc((size_t)C * sizeof *bi);
+  int32_t *mult = malloc((size_t)C * sizeof *mult);
+  int8_t *shift = malloc((size_t)C);
+  int bad = 0;
+  int nch = perAxis ? (int)C : 1;
+  for (int64_t k = 0; k < C && !bad; ++k) {
+    double sAcc = in->scale * (float)wScale(wq, perAxis ? k : 0);
+    double b = nearbyint(bias[k] / sAcc);
+    if (!(fabs(b) <= 2147483647.0)) bad = 1;
+    bi[k] = (int32_t)b;
+    if (k < nch && fixedPoint(sAcc / out->scale, &mult[k], &shift[k])) bad = 2;
+  }
+  free(bias);
+  if (bad) {
+    free(wi), free(bi), free(mult), free(shift);
+    remark(op, bad == 1 ? "group stays float: int32 bias overflow" : "group stays float: requantization scale out of range");
+    return 0;
+  }
+  MlirOperation at = out->q; /* insert before the output qcast: all inputs dominate it */
+  MlirType i8 = mlirIntegerTypeGet(c->ctx, 8), i32 = mlirIntegerTypeGet(c->ctx, 32);
+  MlirValue x = intOf(c, in);
+  MlirValue wv = intConst(at, loc, wrank, wdims, 8, wi);
+  MlirValue xz = scalarConst(at, loc, 8, in->zp), wz = scalarConst(at, loc, 8, 0);
+  MlirValue acc;
+  MlirType accT = tensorOf(resT, i32);
+  if (isMatmul) {
+    MlirValue ops[4] = {x, wv, xz, wz};
+    acc = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.matmul", loc, 4, ops, 1, &accT, 0, NULL), 0);
+    if (g.reshape.ptr) {
+      MlirType rt = tensorOf(mlirValueGetType(mlirOperationGetResult(g.reshape, 0)), i32);
+      MlirValue rops[2] = {acc, mlirOperationGetOperand(g.reshape, 1)};
+      acc = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.reshape", loc, 2, rops, 1, &rt, 0, NULL), 0);
+    }
+    MlirType accType = mlirValueGetType(acc);
+    int r = (int)mlirShapedTypeGetRank(accType);
+    int64_t bshape[8];
+    for (int k = 0; k < r; ++k) bshape[k] = k == r - 1 ? C : 1;
+    acc = op2(at, loc, "tosa.add", acc, intConst(at, loc, r, bshape, 32, bi), accType);
+  } else {
+    int64_t cshape[1] = {C};
+    MlirValue ops[5] = {x, wv, intConst(at, loc, 1, cshape, 32, bi), xz, wz};
+    intptr_t na = 0;
+    MlirNamedAttribute attrs[4];
+    const char *keep[3] = {"pad", "stride", "dilation"};
+    for (int k = 0; k < 3; ++k) {
+      MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(keep[k]));
+      if (!mlirAttributeIsNull(a)) attrs[na++] = named(c->ctx, keep[k], a);
+    }
+    attrs[na++] = named(c->ctx, "acc_type", mlirTypeAttrGet(i32));
+    acc = mlirOperationGetResult(qoCreateOpBefore(at, isDw ? "tosa.depthwise_conv2d" : "tosa.conv2d",
+                                                  loc, 5, ops, 1, &accT, na, attrs), 0);
+  }
+  int64_t mshape[1] = {nch};
+  MlirValue mv = intConst(at, loc, 1, mshape, 32, mult);
+  int32_t *sh32 = malloc((size_t)nch * sizeof *sh32);
+  for (int k = 0; k < nch; ++k) sh32[k] = shift[k];
+  MlirValue sv = intConst(at, loc, 1, mshape, 8, sh32);
+  free(sh32);
+  MlirValue rops[5] = {acc, mv, sv, scalarConst(at, loc, 32, 0), scalarConst(at, loc, 8, out->zp)};
+  MlirType yT = tensorOf(mlirValueGetType(acc), i8);
+  MlirAttribute rm = mlirAttributeParseGet(c->ctx, qoStr("#tosa.rounding_mode<SINGLE_ROUND>"));
+  MlirNamedAttribute rattrs[5] = {
+      named(c->ctx, "scale32", mlirBoolAttrGet(c->ctx, 1)),
+      named(c->ctx, "rounding_mode", rm),
+      named(c->ctx, "per_channel", mlirBoolAttrGet(c->ctx, nch > 1)),
+      named(c->ctx, "input_unsigned", mlirBoolAttrGet(c->ctx, 0)),
+      named(c->ctx, "output_unsigned", mlirBoolAttrGet(c->ctx, 0))};
+  MlirValue y = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.rescale", loc, 5, rops, 1, &yT, 5, rattrs), 0);
+  /* Saturation to the point's range and the activation, in the int domain. */
+  int lo = out->qmin, hi = out->qmax;
+  if (g.clamp.ptr) {
+    double fmin_ = qoGetFloatAttr(g.clamp, "min_val", -FLT_MAX), fmax_ = qoGetFloatAttr(g.clamp, "max_val", FLT_MAX);
+    double l = out->zp + nearbyint(fmin_ / out->scale), h = out->zp + nearbyint(fmax_ / out->scale);
+    if (l > lo) lo = (int)l;
+    if (h < hi) hi = (int)h;
+  }
+  if (lo > -128 || hi < 127) y = clampI8(at, loc, y, lo, hi);
+  out->i8 = y;
+  out->lowered = 1;
+  free(wi), free(bi), free(mult), free(shift);
+  remark(op, "lowered to int8 (i8 x i8 -> i32, int32 bias, fixed-point requantization)");
+  return 1;
+}
+
+/* max_pool2d between two points with the same parameters. */
+static int lowerMaxPool(Ctx *c, MlirOperation op) {
+  Point *in = pointOfDcast(c, mlirOperationGetOperand(op, 0));
+  Point *out = pointOfQcastUser(c, mlirOperationGetResult(op, 0));
+  if (!in || !out || !sameParams(in, out)) return 0;
+  MlirValue x = intOf(c, in);
+  MlirType t = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
+  MlirNamedAttribute attrs[3];
+  const char *keep[3] = {"kernel", "stride", "pad"};
+  for (int k = 0; k < 3; ++k)
+    attrs[k] = named(c->ctx, keep[k], mlirOperationGetAttributeByName(op, qoStr(keep[k])));
+  out->i8 = mlirOperationGetResult(qoCreateOpBefore(out->q, "tosa.max_pool2d", mlirOperationGetLocation(op),
+                                                    1, &x, 1, &t, 3, attrs), 0);
+  out->lowered = 1;
+  return 1;
+}
+
+static int deadAndPure(MlirOperation op) {
+  for (intptr_t i = 0; i < mlirOperationGetNumResults(op); ++i)
+    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(mlirOperationGetResult(op, i)))) return 0;
+  MlirStringRef n = mlirIdentifierStr(mlirOperationGetName(op));
+  return (n.length > 5 && !memcmp(n.data, "tosa.", 5)) || (n.length > 6 && !memcmp(n.data, "quant.", 6)) ||
+         (n.length > 6 && !memcmp(n.data, "arith.", 6)) || (n.length > 5 && !memcmp(n.data, "math.", 5));
+}
+
+static void run(MlirOperation func, MlirExternalPass pass, const char *const *values) {
+  (void)values;
+  Ctx c = {mlirOperationGetContext(func), NULL, 0, 0};
+  qoOpList qs = {0};
+  qoCollectOps(func, "quant.qcast", &qs);
+  c.pts = calloc(qs.size ? qs.size : 1, sizeof *c.pts);
+  for (size_t i = 0; i < qs.size; ++i) {
+    MlirOperation q = qs.ops[i];
+    if (qoIsConstant(mlirOperationGetOperand(q, 0))) continue; /* weights */
+    MlirType qt = mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetResult(q, 0)));
+    if (!mlirAttributeIsNull(mlirOperationGetAttributeByName(q, qoStr("qo.uncalibrated")))) {
+      mlirEmitError(mlirOperationGetLocation(q), "quant-lower-to-integer needs calibrated quantization points "
+                                                 "(run calibration or quant-apply-calibration first)");
+      c.failed = 1;
+      continue;
+    }
+    MlirOperation d = qoDCastOf(q);
+    if (mlirOperationIsNull(d) || !mlirTypeIsAUniformQuantizedType(qt)) continue;
+    Point *p = &c.pts[c.n++];
+    p->q = q;
+    p->d = d;
+    p->scale = (float)mlirUniformQuantizedTypeGetScale(qt);
+    int isSigned = (mlirQuantizedTypeGetFlags(qt) & mlirQuantizedTypeGetSignedFlag()) != 0;
+    int shiftBy = isSigned ? 0 : 128;
+    p->zp = (int)mlirUniformQuantizedTypeGetZeroPoint(qt) - shiftBy;
+    p->qmin = (int)mlirQuantizedTypeGetStorageTypeMin(qt) - shiftBy;
+    p->qmax = (int)mlirQuantizedTypeGetStorageTypeMax(qt) - shiftBy;
+  }
+  qoOpListFree(&qs);
+  if (c.failed) {
+    free(c.pts);
+    mlirExternalPassSignalFailure(pass);
+    return;
+  }
+  /* Lower groups in program order. */
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(func, 0));
+  qoOpList ops = {0};
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    if (ops.size == ops.capacity) {
+      size_t nc = ops.capacity ? 2 * ops.capacity : 64;
+      ops.ops = realloc(ops.ops, nc * sizeof *ops.ops);
+      ops.capacity = nc;
+    }
+    ops.ops[ops.size++] = op;
+  }
+  for (size_t i = 0; i < ops.size; ++i) {
+    MlirOperation op = ops.ops[i];
+    if (qoOpIs(op, "tosa.conv2d") || qoOpIs(op, "tosa.depthwise_conv2d") || qoOpIs(op, "tosa.matmul"))
+      lowerCompute(&c, op);
+    else if (qoOpIs(op, "tosa.max_pool2d"))
+      lowerMaxPool(&c, op);
+  }
+  qoOpListFree(&ops);
+  /* Points fed by data movement of another point's int8 value. */
+  for (size_t i = 0; i < c.n; ++i) {
+    Point *p = &c.pts[i];
+    if (p->i8.ptr) continue;
+    MlirValue v = throughPreserving(&c, p);
+    if (v.ptr) {
+      p->i8 = v;
+      p->lowered = 1;
+    }
+  }
+  /* Rewire: int8 consumers use p->i8 already; float consumers of the dcast
+   * get the dequantized int8 value; then the float groups die. */
+  for (size_t i = 0; i < c.n; ++i) {
+    Point *p = &c.pts[i];
+    if (!p->i8.ptr) continue;
+    MlirValue dv = mlirOperationGetResult(p->d, 0);
+    if (!mlirOpOperandIsNull(mlirValueGetFirstUse(dv))) {
+      MlirValue f = dequantize(&c, p, p->d);
+      mlirValueReplaceAllUsesOfWith(dv, f);
+    }
+    mlirOperationDestroy(p->d);
+    mlirOperationDestroy(p->q);
+  }
+  free(c.pts);
+  /* Remove the float ops the integer groups replaced. */
+  for (int changed = 1; changed;) {
+    changed = 0;
+    MlirOperation op = mlirBlockGetFirstOperation(body);
+    while (!mlirOperationIsNull(op)) {
+      MlirOperation next = mlirOperationGetNextInBlock(op);
+      if (deadAndPure(op)) {
+        mlirOperationDestroy(op);
+        changed = 1;
+      }
+      op = next;
+    }
+  }
+}
+
+const qoPassDef qoLowerToIntegerPass = {
+    .argument = "quant-lower-to-integer",
+    .anchor = "func.func",
+    .summary = "Lower calibrated Q-DQ groups to int8 TOSA arithmetic (i32 accumulation, fixed-point requantization)",
+    .run = run,
+};
