@@ -28,11 +28,14 @@
  *    ONNX QuantizeLinear). Dequantize where a float consumer needs the value:
  *    (float(q) - z') * s.
  * Groups lowered: conv2d, depthwise_conv2d (+ bias add, ReLU/ReLU6/clamp),
- * Gemm/MatMul (matmul [+ reshape] [+ bias add] [+ clamp]), max_pool2d, and
- * scale-preserving data movement (reshape, transpose) between points with the
- * same parameters. Anything else (LeakyReLU, residual add, concat with
- * different scales, ...) stays as Q-DQ around float ops — mixed precision —
- * with a remark, and is simulated by quant-lower-fake-quant. */
+ * Gemm/MatMul (matmul [+ reshape] [+ bias add] [+ clamp]), residual add
+ * (+ clamp; inputs rescaled to int32 at 2*max(sa, sb) / 2^20, summed,
+ * requantized), concat (inputs requantized where their scales differ),
+ * max_pool2d, avg_pool2d (TOSA int average, then a rescale if the output
+ * scale differs), and scale-preserving data movement (reshape, transpose)
+ * between points with the same parameters. Anything else (LeakyReLU, ...)
+ * stays as Q-DQ around float ops — mixed precision — with a remark, and is
+ * simulated by quant-lower-fake-quant. */
 #include "passes/PassDef.h"
 #include "passes/QuantUtils.h"
 
@@ -285,6 +288,9 @@ static double wScale(MlirType qt, int64_t c) {
                                                     : mlirUniformQuantizedTypeGetScale(qt);
 }
 
+static MlirValue finishOutput(MlirOperation at, MlirLocation loc, MlirValue y, const Point *out,
+                              MlirOperation clamp);
+
 static void remark(MlirOperation op, const char *what) {
   qoEmitRemark(mlirOperationGetLocation(op), what);
 }
@@ -422,18 +428,140 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
       named(c->ctx, "output_unsigned", mlirBoolAttrGet(c->ctx, 0))};
   MlirValue y = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.rescale", loc, 5, rops, 1, &yT, 5, rattrs), 0);
   /* Saturation to the point's range and the activation, in the int domain. */
+  out->i8 = finishOutput(at, loc, y, out, g.clamp);
+  out->lowered = 1;
+  free(wi), free(bi), free(mult), free(shift);
+  remark(op, "lowered to int8 (i8 x i8 -> i32, int32 bias, fixed-point requantization)");
+  return 1;
+}
+
+
+/* tosa.rescale of `x` (i8 or i32) by the real multiplier m, with zero points;
+ * result element type `outBits` (8 or 32). NULL value if m is out of range. */
+static MlirValue rescale(Ctx *c, MlirOperation at, MlirLocation loc, MlirValue x, double m, int inZp,
+                         int outZp, int outBits) {
+  int32_t mult;
+  int8_t sh;
+  if (fixedPoint(m, &mult, &sh)) return (MlirValue){NULL};
+  MlirType xt = mlirValueGetType(x);
+  int inBits = (int)mlirIntegerTypeGetWidth(mlirShapedTypeGetElementType(xt));
+  int32_t sh32 = sh;
+  MlirValue ops[5] = {x, scalarConst(at, loc, 32, mult), scalarConst(at, loc, 8, sh32),
+                      scalarConst(at, loc, inBits == 8 ? 8 : 32, inZp),
+                      scalarConst(at, loc, outBits, outZp)};
+  MlirType yT = tensorOf(xt, mlirIntegerTypeGet(c->ctx, (unsigned)outBits));
+  MlirAttribute rm = mlirAttributeParseGet(c->ctx, qoStr("#tosa.rounding_mode<SINGLE_ROUND>"));
+  MlirNamedAttribute attrs[5] = {
+      named(c->ctx, "scale32", mlirBoolAttrGet(c->ctx, 1)),
+      named(c->ctx, "rounding_mode", rm),
+      named(c->ctx, "per_channel", mlirBoolAttrGet(c->ctx, 0)),
+      named(c->ctx, "input_unsigned", mlirBoolAttrGet(c->ctx, 0)),
+      named(c->ctx, "output_unsigned", mlirBoolAttrGet(c->ctx, 0))};
+  return mlirOperationGetResult(qoCreateOpBefore(at, "tosa.rescale", loc, 5, ops, 1, &yT, 5, attrs), 0);
+}
+
+/* Saturation to the output point's range and an optional float clamp. */
+static MlirValue finishOutput(MlirOperation at, MlirLocation loc, MlirValue y, const Point *out,
+                              MlirOperation clamp) {
   int lo = out->qmin, hi = out->qmax;
-  if (g.clamp.ptr) {
-    double fmin_ = qoGetFloatAttr(g.clamp, "min_val", -FLT_MAX), fmax_ = qoGetFloatAttr(g.clamp, "max_val", FLT_MAX);
+  if (clamp.ptr) {
+    double fmin_ = qoGetFloatAttr(clamp, "min_val", -FLT_MAX), fmax_ = qoGetFloatAttr(clamp, "max_val", FLT_MAX);
     double l = out->zp + nearbyint(fmin_ / out->scale), h = out->zp + nearbyint(fmax_ / out->scale);
     if (l > lo) lo = (int)l;
     if (h < hi) hi = (int)h;
   }
-  if (lo > -128 || hi < 127) y = clampI8(at, loc, y, lo, hi);
+  return (lo > -128 || hi < 127) ? clampI8(at, loc, y, lo, hi) : y;
+}
+
+/* Residual add of two points [+ clamp] -> int8: each input is rescaled to
+ * int32 at a common scale 2*max(sa, sb) / 2^20 (exact TFLite-style), added,
+ * and the sum rescaled to the output point. */
+static int lowerAdd(Ctx *c, MlirOperation op) {
+  Point *a = pointOfDcast(c, mlirOperationGetOperand(op, 0));
+  Point *b = pointOfDcast(c, mlirOperationGetOperand(op, 1));
+  if (!a || !b) return 0;
+  MlirValue cur = mlirOperationGetResult(op, 0);
+  MlirOperation clamp = {NULL};
+  Point *out = pointOfQcastUser(c, cur);
+  if (!out) {
+    MlirOpOperand u = mlirValueGetFirstUse(cur);
+    if (mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u))) return 0;
+    clamp = mlirOpOperandGetOwner(u);
+    if (!qoOpIs(clamp, "tosa.clamp")) return 0;
+    out = pointOfQcastUser(c, mlirOperationGetResult(clamp, 0));
+    if (!out) return 0;
+  }
+  MlirLocation loc = mlirOperationGetLocation(op);
+  MlirOperation at = out->q;
+  double twice = 2.0 * fmax(a->scale, b->scale);
+  const double kShift = 1048576.0; /* 2^20 */
+  MlirValue xa = rescale(c, at, loc, intOf(c, a), a->scale / twice * kShift, a->zp, 0, 32);
+  MlirValue xb = rescale(c, at, loc, intOf(c, b), b->scale / twice * kShift, b->zp, 0, 32);
+  if (!xa.ptr || !xb.ptr) {
+    remark(op, "add stays float: rescale out of range");
+    return 0;
+  }
+  MlirValue sum = op2(at, loc, "tosa.add", xa, xb, mlirValueGetType(xa));
+  MlirValue y = rescale(c, at, loc, sum, twice / (kShift * out->scale), 0, out->zp, 8);
+  if (!y.ptr) {
+    remark(op, "add stays float: rescale out of range");
+    return 0;
+  }
+  out->i8 = finishOutput(at, loc, y, out, clamp);
+  out->lowered = 1;
+  remark(op, "residual add lowered to int8 (inputs rescaled to int32, sum requantized)");
+  return 1;
+}
+
+/* avg_pool2d: TOSA int8 average (in the input's parameters), then a rescale
+ * if the output point's parameters differ. */
+static int lowerAvgPool(Ctx *c, MlirOperation op) {
+  Point *in = pointOfDcast(c, mlirOperationGetOperand(op, 0));
+  Point *out = pointOfQcastUser(c, mlirOperationGetResult(op, 0));
+  if (!in || !out) return 0;
+  MlirLocation loc = mlirOperationGetLocation(op);
+  MlirOperation at = out->q;
+  MlirValue ops[3] = {intOf(c, in), scalarConst(at, loc, 8, in->zp), scalarConst(at, loc, 8, in->zp)};
+  MlirType t = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
+  MlirNamedAttribute attrs[4];
+  const char *keep[3] = {"kernel", "stride", "pad"};
+  for (int k = 0; k < 3; ++k) attrs[k] = named(c->ctx, keep[k], mlirOperationGetAttributeByName(op, qoStr(keep[k])));
+  attrs[3] = named(c->ctx, "acc_type", mlirTypeAttrGet(mlirIntegerTypeGet(c->ctx, 32)));
+  MlirValue y = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.avg_pool2d", loc, 3, ops, 1, &t, 4, attrs), 0);
+  if (!sameParams(in, out)) {
+    y = rescale(c, at, loc, y, in->scale / out->scale, in->zp, out->zp, 8);
+    if (!y.ptr) return 0;
+    y = finishOutput(at, loc, y, out, (MlirOperation){NULL});
+  }
   out->i8 = y;
   out->lowered = 1;
-  free(wi), free(bi), free(mult), free(shift);
-  remark(op, "lowered to int8 (i8 x i8 -> i32, int32 bias, fixed-point requantization)");
+  return 1;
+}
+
+/* concat of points: inputs with other parameters are requantized (int8 ->
+ * int8 rescale) to the output's. */
+static int lowerConcat(Ctx *c, MlirOperation op) {
+  Point *out = pointOfQcastUser(c, mlirOperationGetResult(op, 0));
+  intptr_t n = mlirOperationGetNumOperands(op);
+  if (!out || n > 64) return 0;
+  Point *ins[64];
+  for (intptr_t k = 0; k < n; ++k)
+    if (!(ins[k] = pointOfDcast(c, mlirOperationGetOperand(op, k)))) return 0;
+  MlirLocation loc = mlirOperationGetLocation(op);
+  MlirOperation at = out->q;
+  MlirValue vs[64];
+  for (intptr_t k = 0; k < n; ++k) {
+    vs[k] = intOf(c, ins[k]);
+    if (!sameParams(ins[k], out)) {
+      vs[k] = rescale(c, at, loc, vs[k], ins[k]->scale / out->scale, ins[k]->zp, out->zp, 8);
+      if (!vs[k].ptr) return 0;
+      remark(op, "concat input requantized to the output's scale");
+    }
+  }
+  MlirType t = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
+  MlirNamedAttribute ax = named(c->ctx, "axis", mlirOperationGetAttributeByName(op, qoStr("axis")));
+  out->i8 = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.concat", loc, n, vs, 1, &t, 1, &ax), 0);
+  out->lowered = 1;
   return 1;
 }
 
@@ -514,6 +642,13 @@ static void run(MlirOperation func, MlirExternalPass pass, const char *const *va
       lowerCompute(&c, op);
     else if (qoOpIs(op, "tosa.max_pool2d"))
       lowerMaxPool(&c, op);
+    else if (qoOpIs(op, "tosa.avg_pool2d"))
+      lowerAvgPool(&c, op);
+    else if (qoOpIs(op, "tosa.concat"))
+      lowerConcat(&c, op);
+    else if (qoOpIs(op, "tosa.add") && !qoIsConstant(mlirOperationGetOperand(op, 0)) &&
+             !qoIsConstant(mlirOperationGetOperand(op, 1)))
+      lowerAdd(&c, op);
   }
   qoOpListFree(&ops);
   /* Points fed by data movement of another point's int8 value. */
