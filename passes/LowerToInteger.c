@@ -316,6 +316,24 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
   MlirLocation loc = mlirOperationGetLocation(op);
   MlirType wt = mlirValueGetType(mlirOperationGetOperand(op, 1));
   int wrank = (int)mlirShapedTypeGetRank(wt);
+  if (qoCheckQuantType(op, wq)) {
+    free(w);
+    c->failed = 1;
+    return 0;
+  }
+  if (mlirTypeIsAUniformQuantizedPerAxisType(wq)) {
+    int want = isMatmul ? 2 : isDw ? 2 : 0;
+    int got = (int)mlirUniformQuantizedPerAxisTypeGetQuantizedDimension(wq);
+    if (got != want) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "per-axis weight quantization along axis %d; %s weights need axis %d "
+               "(the output channels)", got, isMatmul ? "matmul [1,K,N]" : isDw ? "depthwise HWCM" : "conv2d OHWI", want);
+      mlirEmitError(loc, msg);
+      free(w);
+      c->failed = 1;
+      return 0;
+    }
+  }
   int64_t wdims[4];
   for (int i = 0; i < wrank && i < 4; ++i) wdims[i] = mlirShapedTypeGetDimSize(wt, i);
   MlirType resT = mlirValueGetType(mlirOperationGetResult(op, 0));
@@ -569,7 +587,11 @@ static int lowerConcat(Ctx *c, MlirOperation op) {
 static int lowerMaxPool(Ctx *c, MlirOperation op) {
   Point *in = pointOfDcast(c, mlirOperationGetOperand(op, 0));
   Point *out = pointOfQcastUser(c, mlirOperationGetResult(op, 0));
-  if (!in || !out || !sameParams(in, out)) return 0;
+  if (!in || !out) return 0;
+  if (!sameParams(in, out)) {
+    remark(op, "max_pool2d between points with different scales stays float (propagate the scale: quant-apply-calibration does)");
+    return 0;
+  }
   MlirValue x = intOf(c, in);
   MlirType t = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
   MlirNamedAttribute attrs[3];
@@ -603,6 +625,10 @@ static void run(MlirOperation func, MlirExternalPass pass, const char *const *va
     if (!mlirAttributeIsNull(mlirOperationGetAttributeByName(q, qoStr("qo.uncalibrated")))) {
       mlirEmitError(mlirOperationGetLocation(q), "quant-lower-to-integer needs calibrated quantization points "
                                                  "(run calibration or quant-apply-calibration first)");
+      c.failed = 1;
+      continue;
+    }
+    if (qoCheckQuantType(q, qt)) {
       c.failed = 1;
       continue;
     }
@@ -675,6 +701,10 @@ static void run(MlirOperation func, MlirExternalPass pass, const char *const *va
     mlirOperationDestroy(p->q);
   }
   free(c.pts);
+  if (c.failed) {
+    mlirExternalPassSignalFailure(pass);
+    return;
+  }
   /* Remove the float ops the integer groups replaced. */
   for (int changed = 1; changed;) {
     changed = 0;

@@ -1,6 +1,7 @@
 /* Quantization-point helpers shared by the quantization passes. */
 #include "passes/QuantUtils.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,4 +101,29 @@ MlirOperation qoDCastOf(MlirOperation q) {
     return (MlirOperation){NULL};
   MlirOperation d = mlirOpOperandGetOwner(u);
   return qoOpIs(d, "quant.dcast") ? d : (MlirOperation){NULL};
+}
+
+int qoCheckQuantType(MlirOperation op, MlirType qt) {
+  int perAxis = mlirTypeIsAUniformQuantizedPerAxisType(qt);
+  if (!perAxis && !mlirTypeIsAUniformQuantizedType(qt)) return 0;
+  int64_t lo = mlirQuantizedTypeGetStorageTypeMin(qt), hi = mlirQuantizedTypeGetStorageTypeMax(qt);
+  intptr_t n = perAxis ? mlirUniformQuantizedPerAxisTypeGetNumDims(qt) : 1;
+  for (intptr_t i = 0; i < n; ++i) {
+    double s = perAxis ? mlirUniformQuantizedPerAxisTypeGetScale(qt, i) : mlirUniformQuantizedTypeGetScale(qt);
+    int64_t z = perAxis ? mlirUniformQuantizedPerAxisTypeGetZeroPoint(qt, i) : mlirUniformQuantizedTypeGetZeroPoint(qt);
+    char msg[256];
+    if (!(s > 0) || !isfinite(s)) {
+      snprintf(msg, sizeof msg, "quantized type has a non-positive or non-finite scale %g%s", s,
+               perAxis ? " (per-axis)" : "");
+      mlirEmitError(mlirOperationGetLocation(op), msg);
+      return -1;
+    }
+    if (z < lo || z > hi) {
+      snprintf(msg, sizeof msg, "zero point %lld is outside the storage range [%lld, %lld]", (long long)z,
+               (long long)lo, (long long)hi);
+      mlirEmitError(mlirOperationGetLocation(op), msg);
+      return -1;
+    }
+  }
+  return 0;
 }

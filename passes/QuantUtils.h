@@ -36,6 +36,11 @@ MlirOperation qoInsertQDQ(MlirValue v, MlirType quantElemType, MlirOpOperand onl
 /* The dcast consuming qcast `q` (its single user), or a null op. */
 MlirOperation qoDCastOf(MlirOperation q);
 
+/* Checks what the quant dialect's verifier lets through: every scale finite
+ * and > 0, every zero point inside the storage range. Emits a located error
+ * at `op` and returns -1 otherwise. */
+int qoCheckQuantType(MlirOperation op, MlirType quantElemType);
+
 /* Tensor type like `t` with element type `elem`. */
 MlirType qoTensorWithElement(MlirType t, MlirType elem);
 

@@ -27,3 +27,17 @@ func.func @leaky_stays_float(%x: tensor<1x2x2x1xf32>) -> tensor<1x2x2x1xf32> {
   %dy = quant.dcast %qy : tensor<1x2x2x1x!quant.uniform<u8:f32, 0.01:128>> to tensor<1x2x2x1xf32>
   return %dy : tensor<1x2x2x1xf32>
 }
+
+// -----
+
+// REMARK: remark: max_pool2d between points with different scales stays float
+// CHECK-LABEL: func.func @pool_scales_differ
+// CHECK: tosa.max_pool2d {{.*}} -> tensor<1x1x1x1xf32>
+func.func @pool_scales_differ(%x: tensor<1x2x2x1xf32>) -> tensor<1x1x1x1xf32> {
+  %qx = quant.qcast %x {qo.id = 0 : i64} : tensor<1x2x2x1xf32> to tensor<1x2x2x1x!quant.uniform<u8:f32, 0.05:20>>
+  %dx = quant.dcast %qx : tensor<1x2x2x1x!quant.uniform<u8:f32, 0.05:20>> to tensor<1x2x2x1xf32>
+  %p = tosa.max_pool2d %dx {kernel = array<i64: 2, 2>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 2, 2>} : (tensor<1x2x2x1xf32>) -> tensor<1x1x1x1xf32>
+  %qp = quant.qcast %p {qo.id = 1 : i64} : tensor<1x1x1x1xf32> to tensor<1x1x1x1x!quant.uniform<u8:f32, 0.1:20>>
+  %dp = quant.dcast %qp : tensor<1x1x1x1x!quant.uniform<u8:f32, 0.1:20>> to tensor<1x1x1x1xf32>
+  return %dp : tensor<1x1x1x1xf32>
+}
