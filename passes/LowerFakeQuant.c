@@ -66,6 +66,7 @@ static int lowerPair(MlirOperation q) {
   float qmin = (float)mlirQuantizedTypeGetStorageTypeMin(qt);
   float qmax = (float)mlirQuantizedTypeGetStorageTypeMax(qt);
   int perAxis = mlirTypeIsAUniformQuantizedPerAxisType(qt);
+  if (qoCheckQuantType(q, qt)) return -1;
   if (!perAxis && !mlirTypeIsAUniformQuantizedType(qt)) {
     mlirEmitError(loc, "only uniform (per-tensor or per-axis) quantized types can be simulated");
     return -1;
