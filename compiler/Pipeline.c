@@ -42,6 +42,8 @@ static const qoNamedPipeline kNamed[] = {
      kLowerToLLVM},
     {"quant-prepare", "fold BN, then Q-DQ pairs on fusion-group boundaries (default scheme)",
      "builtin.module(func.func(quant-fold-batchnorm,quant-insert-qdq))"},
+    {"quant-lower-int", "calibrated Q-DQ groups -> int8 TOSA arithmetic",
+     "builtin.module(func.func(quant-lower-to-integer))"},
     {"lower-to-linalg", "qo.batch_norm decomposed, TOSA -> linalg on tensors",
      "builtin.module(func.func(quant-decompose-batchnorm,"
      "tosa-optional-decompositions),func.func(tosa-to-linalg-named,"

@@ -23,6 +23,7 @@ typedef struct Options {
   const char *input;
   const char *output;
   const char *pipeline;
+  const char *postPipeline;  /* after calibration, e.g. quant-lower-int */
   const char *entry;
   const char *header;
   EmitKind emit;
@@ -72,6 +73,8 @@ static void usage(FILE *out) {
 "  --calib-method=<method>     minmax (default) | moving_avg | percentile | kl | mse | mean_std\n"
 "  --calib-percentile=<p>      Percentile of the percentile method (default 99.99)\n"
 "  --calib-limit=<N>           Use only the first N calibration rows\n"
+"  --post-pipeline=<pipeline>  Passes to run after calibration (e.g. quant-lower-int), so one\n"
+"                              command goes from float model to an int8 object or library\n"
 "\n"
 "  --split-input-file          Split the input at '// -----' and process each part\n"
 "  --print-ir-after-all        Print the IR after every pass (to stderr)\n"
@@ -144,6 +147,8 @@ static int parseArgs(int argc, char **argv, Options *o) {
     } else if ((v = flagValue(argc, argv, &i, "--calibrate"))) {
       if (o->numCalibrate == 16) return -1;
       o->calibrate[o->numCalibrate++] = v;
+    } else if ((v = flagValue(argc, argv, &i, "--post-pipeline"))) {
+      o->postPipeline = v;
     } else if ((v = flagValue(argc, argv, &i, "--calibration-table"))) {
       o->table = v;
     } else if ((v = flagValue(argc, argv, &i, "--calib-method"))) {
@@ -301,6 +306,29 @@ static char *defaultHeaderPath(const char *out) {
   return h;
 }
 
+/* Parses and runs a pipeline (or a named one) on `m`. */
+static int runPipeline(MlirContext ctx, MlirModule m, const char *pipeline, const Options *o) {
+  const qoNamedPipeline *np = qoLookupNamedPipeline(pipeline);
+  MlirPassManager pm = mlirPassManagerCreateOnOperation(ctx, mlirStringRefCreateFromCString("builtin.module"));
+  if (o->printAfterAll || o->printBeforeAll) {
+    MlirOpPrintingFlags fl = mlirOpPrintingFlagsCreate();
+    mlirPassManagerEnableIRPrinting(pm, o->printBeforeAll, o->printAfterAll, true, false, false, fl,
+                                    mlirStringRefCreate(NULL, 0));
+    mlirOpPrintingFlagsDestroy(fl);
+  }
+  if (o->timing) mlirPassManagerEnableTiming(pm);
+  char *err = NULL;
+  MlirLogicalResult r = qoParsePassPipeline(pm, np ? np->pipeline : pipeline, &err);
+  if (mlirLogicalResultIsFailure(r)) {
+    fprintf(stderr, "quant-opt: error: invalid pipeline: %s\n", err ? err : "?");
+    free(err);
+  } else {
+    r = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(m));
+  }
+  mlirPassManagerDestroy(pm);
+  return mlirLogicalResultIsSuccess(r) ? 0 : -1;
+}
+
 /* --calibrate / --calibration-table: collect statistics (writing the table),
  * then write the chosen method's parameters into the Q-DQ types. */
 static int calibrateAndApply(MlirContext ctx, MlirModule m, const Options *o) {
@@ -360,30 +388,12 @@ static int calibrateAndApply(MlirContext ctx, MlirModule m, const Options *o) {
 static int processModule(MlirContext ctx, MlirModule m, const Options *o, Buf *out) {
   char *err = NULL;
   if (o->pipeline) {
-    const qoNamedPipeline *np = qoLookupNamedPipeline(o->pipeline);
-    MlirPassManager pm = mlirPassManagerCreateOnOperation(
-        ctx, mlirStringRefCreateFromCString("builtin.module"));
-    if (o->printAfterAll || o->printBeforeAll) {
-      MlirOpPrintingFlags fl = mlirOpPrintingFlagsCreate();
-      mlirPassManagerEnableIRPrinting(pm, o->printBeforeAll, o->printAfterAll, true, false,
-                                      false, fl, mlirStringRefCreate(NULL, 0));
-      mlirOpPrintingFlagsDestroy(fl);
-    }
-    if (o->timing) mlirPassManagerEnableTiming(pm);
-    MlirLogicalResult r = qoParsePassPipeline(pm, np ? np->pipeline : o->pipeline, &err);
-    if (mlirLogicalResultIsFailure(r)) {
-      fprintf(stderr, "quant-opt: error: invalid pipeline: %s\n", err ? err : "?");
-      free(err);
-      mlirPassManagerDestroy(pm);
-      return -1;
-    }
-    r = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(m));
-    mlirPassManagerDestroy(pm);
-    if (mlirLogicalResultIsFailure(r)) return -1;
+    if (runPipeline(ctx, m, o->pipeline, o)) return -1;
   } else if (!mlirOperationVerify(mlirModuleGetOperation(m))) {
     return -1;
   }
   if ((o->numCalibrate || o->table) && calibrateAndApply(ctx, m, o) != 0) return -1;
+  if (o->postPipeline && runPipeline(ctx, m, o->postPipeline, o)) return -1;
   if (o->emit == EMIT_MLIR) {
     MlirOpPrintingFlags fl = mlirOpPrintingFlagsCreate();
     if (o->printGeneric) mlirOpPrintingFlagsPrintGenericOpForm(fl);
