@@ -35,7 +35,7 @@
 enum {
   OPT_CONFIG, OPT_ACT_SCHEME, OPT_ACT_DTYPE, OPT_WEIGHT_GRAN, OPT_REDUCE,
   OPT_POW2, OPT_INCLUDE_OPS, OPT_EXCLUDE_OPS, OPT_EXCLUDE_NODES, OPT_KEEP_FIRST,
-  OPT_KEEP_LAST, NUM_OPTS
+  OPT_KEEP_LAST, OPT_QUANT_OUTPUTS, NUM_OPTS
 };
 
 static const qoPassOptionDef kOptions[NUM_OPTS] = {
@@ -50,10 +50,12 @@ static const qoPassOptionDef kOptions[NUM_OPTS] = {
     {"exclude-nodes", "", "node names (locations) whose groups stay float"},
     {"keep-first-float", "false", "leave the first conv/matmul in float"},
     {"keep-last-float", "false", "leave the last conv/matmul in float"},
+    {"quantize-outputs", "false", "also quantize group outputs that are model outputs (default: they are "
+                                  "dequantized from the int32 accumulator, more accurate)"},
 };
 
 typedef struct Config {
-  int symmetric, uint8, perChannel, reduceRange, pow2, keepFirst, keepLast;
+  int symmetric, uint8, perChannel, reduceRange, pow2, keepFirst, keepLast, quantOutputs;
   char include[1024], exclude[1024], excludeNodes[4096];
 } Config;
 
@@ -92,6 +94,7 @@ static int setOption(Config *c, int i, const char *v, char **error) {
   case OPT_POW2: bad = parseBool(v, &c->pow2); break;
   case OPT_KEEP_FIRST: bad = parseBool(v, &c->keepFirst); break;
   case OPT_KEEP_LAST: bad = parseBool(v, &c->keepLast); break;
+  case OPT_QUANT_OUTPUTS: bad = parseBool(v, &c->quantOutputs); break;
   case OPT_INCLUDE_OPS: snprintf(c->include, sizeof c->include, "%s", v); break;
   case OPT_EXCLUDE_OPS: snprintf(c->exclude, sizeof c->exclude, "%s", v); break;
   case OPT_EXCLUDE_NODES: snprintf(c->excludeNodes, sizeof c->excludeNodes, "%s", v); break;
@@ -239,6 +242,15 @@ static MlirValue groupOutput(MlirOperation anchor) {
     return mlirOperationGetResult(mx, 0);
   }
   return cur;
+}
+
+/* 1 if every use of `v` is the function's return. */
+static int onlyReturned(MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  if (mlirOpOperandIsNull(u)) return 0;
+  for (; !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u))
+    if (!qoOpIs(mlirOpOperandGetOwner(u), "func.return")) return 0;
+  return 1;
 }
 
 typedef struct Points {
@@ -409,7 +421,12 @@ static void run(MlirOperation func, MlirExternalPass pass, const char *const *va
               : qoOpIs(op, "tosa.add")   ? 2
                                          : 1;
     for (int k = 0; k < nIn; ++k) addPoint(&pts, mlirOperationGetOperand(op, k));
-    addPoint(&pts, groupOutput(op));
+    MlirValue out = groupOutput(op);
+    if (c.quantOutputs || !onlyReturned(out) || !isCompute(op))
+      addPoint(&pts, out);
+    else
+      qoEmitRemark(mlirOperationGetLocation(op), "model output left unquantized: dequantized from the int32 "
+                                                 "accumulator (quantize-outputs=true to quantize it)");
     if (quantized.size == quantized.capacity) {
       size_t nc = quantized.capacity ? 2 * quantized.capacity : 32;
       MlirOperation *p = realloc(quantized.ops, nc * sizeof *p);

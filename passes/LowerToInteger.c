@@ -240,8 +240,18 @@ static int fixedPoint(double m, int32_t *mult, int8_t *shift) {
  * Collects a constant bias add (`biasAdd`) and the activation clamp. */
 typedef struct Group {
   MlirOperation anchor, reshape, biasAdd, clamp;
-  Point *out;
+  Point *out;         /* the output point, or NULL when the output is returned */
+  MlirValue outValue; /* the group's float output (when out == NULL) */
 } Group;
+
+/* 1 if every use of `v` is the function's return. */
+static int onlyReturned(MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  if (mlirOpOperandIsNull(u)) return 0;
+  for (; !mlirOpOperandIsNull(u); u = mlirOpOperandGetNextUse(u))
+    if (!qoOpIs(mlirOpOperandGetOwner(u), "func.return")) return 0;
+  return 1;
+}
 
 static int followGroup(Ctx *c, MlirOperation anchor, Group *g) {
   memset(g, 0, sizeof *g);
@@ -252,6 +262,10 @@ static int followGroup(Ctx *c, MlirOperation anchor, Group *g) {
     Point *p = pointOfQcastUser(c, cur);
     if (p) {
       g->out = p;
+      return 0;
+    }
+    if (onlyReturned(cur)) { /* model output: dequantized from int32 */
+      g->outValue = cur;
       return 0;
     }
     MlirOpOperand u = mlirValueGetFirstUse(cur);
@@ -377,6 +391,7 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
     free(b);
   }
   Point *out = g.out;
+  double outScale = out ? out->scale : 1.0;
   int32_t *bi = malloc((size_t)C * sizeof *bi);
   int32_t *mult = malloc((size_t)C * sizeof *mult);
   int8_t *shift = malloc((size_t)C);
@@ -387,7 +402,7 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
     double b = nearbyint(bias[k] / sAcc);
     if (!(fabs(b) <= 2147483647.0)) bad = 1;
     bi[k] = (int32_t)b;
-    if (k < nch && fixedPoint(sAcc / out->scale, &mult[k], &shift[k])) bad = 2;
+    if (k < nch && fixedPoint(sAcc / outScale, &mult[k], &shift[k])) bad = 2;
   }
   free(bias);
   if (bad) {
@@ -395,7 +410,8 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
     remark(op, bad == 1 ? "group stays float: int32 bias overflow" : "group stays float: requantization scale out of range");
     return 0;
   }
-  MlirOperation at = out->q; /* insert before the output qcast: all inputs dominate it */
+  /* Insert before the output qcast (or the return): all inputs dominate it. */
+  MlirOperation at = out ? out->q : mlirOpOperandGetOwner(mlirValueGetFirstUse(g.outValue));
   MlirType i8 = mlirIntegerTypeGet(c->ctx, 8), i32 = mlirIntegerTypeGet(c->ctx, 32);
   MlirValue x = intOf(c, in);
   MlirValue wv = intConst(at, loc, wrank, wdims, 8, wi);
@@ -428,6 +444,29 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
     attrs[na++] = named(c->ctx, "acc_type", mlirTypeAttrGet(i32));
     acc = mlirOperationGetResult(qoCreateOpBefore(at, isDw ? "tosa.depthwise_conv2d" : "tosa.conv2d",
                                                   loc, 5, ops, 1, &accT, na, attrs), 0);
+  }
+  if (!out) {
+    /* y = float(acc) * sx * sw[c] (the int32 bias is already in acc), then
+     * the activation in float. */
+    MlirType accType = mlirValueGetType(acc);
+    MlirType ft = tensorOf(accType, mlirF32TypeGet(c->ctx));
+    int r = (int)mlirShapedTypeGetRank(accType);
+    int64_t bshape[8];
+    for (int k = 0; k < r; ++k) bshape[k] = k == r - 1 ? C : 1;
+    float *sc = malloc((size_t)C * sizeof *sc);
+    for (int64_t k = 0; k < C; ++k) sc[k] = (float)(in->scale * (float)wScale(wq, perAxis ? k : 0));
+    MlirValue f = op1(at, loc, "arith.sitofp", acc, ft);
+    f = qoTosaBinary(at, loc, "tosa.mul", f, qoTosaConstF32(at, loc, r, bshape, sc), ft);
+    free(sc);
+    if (g.clamp.ptr) {
+      MlirNamedAttribute ca[2] = {named(c->ctx, "min_val", mlirOperationGetAttributeByName(g.clamp, qoStr("min_val"))),
+                                  named(c->ctx, "max_val", mlirOperationGetAttributeByName(g.clamp, qoStr("max_val")))};
+      f = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.clamp", loc, 1, &f, 1, &ft, 2, ca), 0);
+    }
+    mlirValueReplaceAllUsesOfWith(g.outValue, f);
+    free(wi), free(bi), free(mult), free(shift);
+    remark(op, "lowered to int8 with a float output (int32 accumulator dequantized)");
+    return 1;
   }
   int64_t mshape[1] = {nch};
   MlirValue mv = intConst(at, loc, 1, mshape, 32, mult);

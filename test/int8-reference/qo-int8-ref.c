@@ -163,6 +163,12 @@ static void evalOp(MlirOperation op) {
       out.v[i] = out.isFloat ? (float)r : r;
       (void)bits;
     }
+  } else if (is(op, "tosa.mul")) { /* float, or integer with shift 0 */
+    if (!out.isFloat && get(mlirOperationGetOperand(op, 2))->v[0] != 0) fail("tosa.mul with a shift", op);
+    for (int64_t i = 0; i < out.n; ++i) {
+      double x = a->v[bidx(a, &out, i)], y = b->v[bidx(b, &out, i)];
+      out.v[i] = out.isFloat ? (double)((float)x * (float)y) : x * y;
+    }
   } else if (is(op, "tosa.reshape")) {
     memcpy(out.v, a->v, (size_t)out.n * sizeof(double));
   } else if (is(op, "tosa.transpose")) {

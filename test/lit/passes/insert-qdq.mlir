@@ -3,6 +3,7 @@
 // RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq{exclude-ops=max_pool2d keep-last-float=true}))' --split-input-file --remarks 2>%t.remarks | FileCheck %s --check-prefix=EXCL
 // RUN: FileCheck %s --check-prefix=EXCL-REMARK < %t.remarks
 // RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq))' --split-input-file --remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK-DW
+// RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq{quantize-outputs=true}))' --split-input-file | FileCheck %s --check-prefix=OUTQ
 // RUN: echo '{"activation-dtype": "int8", "exclude-nodes": ["pool"]}' > %t.json
 // RUN: %quant_opt %s -p "builtin.module(func.func(quant-insert-qdq{config=%t.json}))" --split-input-file | FileCheck %s --check-prefix=CFG
 
@@ -75,7 +76,13 @@ func.func @residual(%x: tensor<1x4xf32>, %y: tensor<1x4xf32>) -> tensor<1x4xf32>
 // CHECK: tosa.add
 // CHECK-NOT: quant.qcast
 // CHECK: %[[M:.*]] = tosa.maximum
-// CHECK-NEXT: quant.qcast %[[M]] {qo.id = 1
+// CHECK-NOT: quant.qcast
+// CHECK: return %[[M]]
+// A model output is not quantized by default (the integer lowering
+// dequantizes the int32 accumulator); quantize-outputs=true quantizes it.
+// OUTQ-LABEL: func.func @gemm_leaky
+// OUTQ: %[[M:.*]] = tosa.maximum
+// OUTQ-NEXT: quant.qcast %[[M]] {qo.id = 1
 func.func @gemm_leaky(%x: tensor<1x1x2xf32>) -> tensor<1x3xf32> {
   %w = "tosa.const"() {values = dense<[[[1.0, 2.0, 3.0], [-0.5, 0.5, -1.0]]]> : tensor<1x2x3xf32>} : () -> tensor<1x2x3xf32>
   %zp = "tosa.const"() {values = dense<0.0> : tensor<1xf32>} : () -> tensor<1xf32>
