@@ -143,6 +143,11 @@ MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int num
   if (mlirLogicalResultIsFailure(qoGetSignature(m, NULL, &sig, error)) ||
       mlirLogicalResultIsFailure(qoLowerToLLVM(m, error)))
     goto done;
+  /* The bufferization.access hint on qo_observe's argument has done its job;
+   * LLVM translation would warn about it. */
+  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(m)); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op))
+    mlirOperationRemoveAttributeByName(op, mlirStringRefCreateFromCString("arg_attrs"));
   if (sig.numInputs != numInputs) {
     char b[64];
     snprintf(b, sizeof b, "%d", sig.numInputs);
