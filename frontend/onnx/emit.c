@@ -51,7 +51,9 @@ void qoPrintType(qoBuf *b, const qoSsaType *t) {
   }
   qoBufAppend(b, "tensor<");
   printDims(b, t->rank, t->dims);
-  qoBufAppend(b, t->kind == 'b' ? "i8>" : "f32>");
+  if (t->kind == 'x')
+    qoBufAppend(b, t->elem ? t->elem : "?");
+  qoBufAppend(b, t->kind == 'b' ? "i8>" : t->kind == 'x' ? ">" : "f32>");
 }
 
 void qoPrintFloat(qoBuf *b, float v) {
@@ -75,13 +77,51 @@ static void printLoc(qoImporter *imp) {
   qoBufAppend(b, "\")\n");
 }
 
+int qoElem(qoImporter *imp, const char *s) {
+  for (int i = 0; i < imp->numElems; ++i)
+    if (!strcmp(imp->elems[i], s))
+      return i;
+  if (imp->numElems == imp->capElems) {
+    int cap = imp->capElems ? imp->capElems * 2 : 16;
+    char **e = realloc(imp->elems, (size_t)cap * sizeof *e);
+    if (!e)
+      return qoFail(imp, "out of memory");
+    imp->elems = e;
+    imp->capElems = cap;
+  }
+  char *c = strdup(s);
+  if (!c)
+    return qoFail(imp, "out of memory");
+  imp->elems[imp->numElems] = c;
+  return imp->numElems++;
+}
+
+/* New SSA value of element type `elem` (qoElem index, -1: f32; -2: the
+ * type of SSA `like`, given as -2 - like). */
+static int newTyped(qoImporter *imp, int elem, int rank, const int64_t *dims) {
+  char kind = 'f';
+  const char *name = NULL;
+  if (elem <= -2) {
+    const qoSsaType *t = qoType(imp, -2 - elem);
+    kind = t->kind;
+    name = t->elem;
+  } else if (elem >= 0) {
+    kind = 'x';
+    name = imp->elems[elem];
+  }
+  int id = qoNewSsa(imp, kind, rank, dims);
+  if (id >= 0)
+    imp->types[id].elem = name;
+  return id;
+}
+
 static int emitOp(qoImporter *imp, const char *op, int nIn, const int *ins,
-                  const char *props, int inherent, int outRank,
+                  const char *props, int inherent, int elem, int outRank,
                   const int64_t *outDims) {
   for (int i = 0; i < nIn; ++i)
     if (ins[i] < 0)
       return -1;
-  int id = qoNewSsa(imp, 'f', outRank, outDims);
+  int id = newTyped(imp, elem, outRank, outDims);
   if (id < 0)
     return -1;
   qoBuf *b = &imp->body;
@@ -105,12 +145,81 @@ static int emitOp(qoImporter *imp, const char *op, int nIn, const int *ins,
 
 int qoEmit(qoImporter *imp, const char *op, int nIn, const int *ins,
            const char *props, int outRank, const int64_t *outDims) {
-  return emitOp(imp, op, nIn, ins, props, 1, outRank, outDims);
+  return emitOp(imp, op, nIn, ins, props, 1, -1, outRank, outDims);
 }
 
 int qoEmitWithAttrs(qoImporter *imp, const char *op, int nIn, const int *ins,
                     const char *attrs, int outRank, const int64_t *outDims) {
-  return emitOp(imp, op, nIn, ins, attrs, 0, outRank, outDims);
+  return emitOp(imp, op, nIn, ins, attrs, 0, -1, outRank, outDims);
+}
+
+int qoEmitT(qoImporter *imp, const char *op, int nIn, const int *ins,
+            const char *props, int inherent, int elem, int outRank,
+            const int64_t *outDims) {
+  if (elem < 0)
+    return elem == -1 ? emitOp(imp, op, nIn, ins, props, inherent, -1, outRank,
+                               outDims)
+                      : -1;
+  return emitOp(imp, op, nIn, ins, props, inherent, elem, outRank, outDims);
+}
+
+/* Same op and type as the first operand (layout ops keep the element type). */
+static int emitLike(qoImporter *imp, const char *op, int nIn, const int *ins,
+                    const char *props, int outRank, const int64_t *outDims) {
+  if (ins[0] < 0)
+    return -1;
+  return emitOp(imp, op, nIn, ins, props, 1, -2 - ins[0], outRank, outDims);
+}
+
+int qoElemOf(qoImporter *imp, int ssa) {
+  if (ssa < 0)
+    return -1;
+  const qoSsaType *t = qoType(imp, ssa);
+  if (t->kind == 'b')
+    return qoElem(imp, "i8");
+  return t->kind == 'x' && t->elem ? qoElem(imp, t->elem) : -1;
+}
+
+int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
+                   const int64_t *dims, const int64_t *data) {
+  int64_t n = qoNumElements(rank, dims);
+  if (n <= 0)
+    return qoFail(imp, "unsupported: empty tensor constant");
+  int bytes = !strcmp(elemName, "i32") ? 4 : 1;
+  int e = qoElem(imp, elemName);
+  if (e < 0)
+    return -1;
+  int id = newTyped(imp, e, rank, dims);
+  if (id < 0)
+    return -1;
+  qoBuf *b = &imp->body;
+  qoBufPrintf(b, "    %%v%d = \"tosa.const\"() <{values = dense<", id);
+  int splat = 1;
+  for (int64_t i = 1; i < n && splat; ++i)
+    splat = data[i] == data[0];
+  if (splat) {
+    qoBufPrintf(b, "%lld", (long long)data[0]);
+  } else {
+    static const char hex[] = "0123456789ABCDEF";
+    qoBufAppend(b, "\"0x");
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t bits = (uint32_t)data[i];
+      char chunk[8];
+      for (int k = 0; k < bytes; ++k) { /* little-endian byte order */
+        unsigned byte = (bits >> (8 * k)) & 0xff;
+        chunk[2 * k] = hex[byte >> 4];
+        chunk[2 * k + 1] = hex[byte & 15];
+      }
+      qoBufAppendN(b, chunk, (size_t)(2 * bytes));
+    }
+    qoBufAppend(b, "\"");
+  }
+  qoBufAppend(b, "> : ");
+  qoPrintType(b, qoType(imp, id));
+  qoBufAppend(b, "}> : () -> ");
+  qoPrintType(b, qoType(imp, id));
+  printLoc(imp);
+  return id;
 }
 
 /* `%vN = "tosa.const"() <{values = <attr> : T}> : () -> T` for f32 data. */
@@ -236,7 +345,7 @@ int qoEmitTranspose(qoImporter *imp, int in, const int *perm) {
   snprintf(props + len, sizeof props - len, ">");
   if (identity)
     return in;
-  return qoEmit(imp, "tosa.transpose", 1, &in, props, rank, dims);
+  return emitLike(imp, "tosa.transpose", 1, &in, props, rank, dims);
 }
 
 int qoEmitReshape(qoImporter *imp, int in, int rank, const int64_t *dims) {
@@ -249,7 +358,7 @@ int qoEmitReshape(qoImporter *imp, int in, int rank, const int64_t *dims) {
   if (qoNumElements(t->rank, t->dims) != qoNumElements(rank, dims))
     return qoFail(imp, "internal: reshape changes the element count");
   int ops[2] = {in, qoEmitConstShape(imp, rank, dims)};
-  return qoEmit(imp, "tosa.reshape", 2, ops, NULL, rank, dims);
+  return emitLike(imp, "tosa.reshape", 2, ops, NULL, rank, dims);
 }
 
 int qoEmitSlice(qoImporter *imp, int in, const int64_t *start,
@@ -264,7 +373,7 @@ int qoEmitSlice(qoImporter *imp, int in, const int64_t *start,
     return in;
   int ops[3] = {in, qoEmitConstShape(imp, rank, start),
                 qoEmitConstShape(imp, rank, size)};
-  return qoEmit(imp, "tosa.slice", 3, ops, NULL, rank, size);
+  return emitLike(imp, "tosa.slice", 3, ops, NULL, rank, size);
 }
 
 int qoEmitClamp(qoImporter *imp, int in, float lo, float hi) {

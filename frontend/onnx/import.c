@@ -53,7 +53,10 @@ static const qoOpEntry kOps[] = {
     {"Clip", qoImportClip},
     {"Concat", qoImportConcat},
     {"Conv", qoImportConv},
+    {"ConvInteger", qoImportConvInteger},
+    {"DequantizeLinear", qoImportDequantizeLinear},
     {"Div", qoImportBinary},
+    {"DynamicQuantizeLinear", qoImportDynamicQuantizeLinear},
     {"Dropout", qoImportIdentity},
     {"Elu", qoImportUnary},
     {"Exp", qoImportUnary},
@@ -69,6 +72,7 @@ static const qoOpEntry kOps[] = {
     {"Log", qoImportUnary},
     {"LogSoftmax", qoImportSoftmax},
     {"MatMul", qoImportMatMul},
+    {"MatMulInteger", qoImportMatMulInteger},
     {"Max", qoImportVariadic},
     {"MaxPool", qoImportPool},
     {"Mean", qoImportVariadic},
@@ -78,6 +82,9 @@ static const qoOpEntry kOps[] = {
     {"Pad", qoImportPad},
     {"Pow", qoImportBinary},
     {"PRelu", qoImportPRelu},
+    {"QLinearConv", qoImportQLinearConv},
+    {"QLinearMatMul", qoImportQLinearMatMul},
+    {"QuantizeLinear", qoImportQuantizeLinear},
     {"Reciprocal", qoImportUnary},
     {"ReduceMax", qoImportReduce},
     {"ReduceMean", qoImportReduce},
@@ -141,10 +148,15 @@ static int defineInput(qoImporter *imp, const Onnx__ValueInfoProto *vi,
       !tp->tensor_type)
     return qoFail(imp, "unsupported: graph input '%s' is not a tensor", name);
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
-  if (tt->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+  /* int8/uint8 inputs are quantized tensors (QOperator models): only the
+   * quantization operators accept them (qoUse refuses them elsewhere). */
+  int et = tt->elem_type;
+  if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
+      et != ONNX__TENSOR_PROTO__DATA_TYPE__INT8 &&
+      et != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
     return qoFail(imp, "unsupported: graph input '%s' has element type %s "
-                       "(run-time inputs must be float; integer shape/axes "
-                       "inputs must be initializers)",
+                       "(run-time inputs must be float, int8 or uint8; "
+                       "integer shape/axes inputs must be initializers)",
                   name, qoTypeName(tt->elem_type));
   const qoInputShape *given = findShape(o, name, first);
   const Onnx__TensorShapeProto *sp = tt->shape;
@@ -200,12 +212,34 @@ static int defineInput(qoImporter *imp, const Onnx__ValueInfoProto *vi,
       }
     }
   }
-  qoValue *v = qoDefine(imp, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank,
-                        dims);
+  qoValue *v = qoDefine(imp, name, et, rank, dims);
   if (!v)
     return -1;
-  v->ssa[QO_ONNX] = qoNewSsa(imp, 'f', rank, dims);
-  return v->ssa[QO_ONNX];
+  if (et == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+    v->ssa[QO_ONNX] = qoNewSsa(imp, 'f', rank, dims);
+    return v->ssa[QO_ONNX];
+  }
+  /* The argument is tensor<..xi8> (int8) or tensor<..xui8> (uint8); inside,
+   * uint8 data is carried as signless i8 bits (tensor.bitcast), which is
+   * what quant.scast and TOSA accept. */
+  int u8 = et == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+  int e = qoElem(imp, u8 ? "ui8" : "i8");
+  if (e < 0)
+    return -1;
+  int arg = qoNewSsa(imp, 'x', rank, dims);
+  if (arg < 0)
+    return -1;
+  imp->types[arg].elem = imp->elems[e];
+  v->ssa[QO_ONNX] = arg;
+  if (u8) {
+    free(imp->nodeName);
+    imp->nodeName = strdup(name);
+    v->ssa[QO_ONNX] = qoEmitT(imp, "tensor.bitcast", 1, &arg, NULL, 1,
+                              qoElem(imp, "i8"), rank, dims);
+    free(imp->nodeName);
+    imp->nodeName = NULL;
+  }
+  return v->ssa[QO_ONNX] < 0 ? -1 : arg;
 }
 
 /* ---- text assembly --------------------------------------------------------- */
@@ -385,14 +419,17 @@ static char *importModel(qoImporter *imp, const Onnx__ModelProto *m,
       qoFail(imp, "graph output '%s' is never produced", name);
       goto cleanup;
     }
-    if (!qoIsFloatType(v->elemType) || (v->isConst && !v->f)) {
+    int intOut = !v->isConst && (v->elemType == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 ||
+                                 v->elemType == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
+                                 v->elemType == ONNX__TENSOR_PROTO__DATA_TYPE__INT32);
+    if (!intOut && (!qoIsFloatType(v->elemType) || (v->isConst && !v->f))) {
       qoFail(imp, "unsupported: graph output '%s' has element type %s", name,
              qoTypeName(v->elemType));
       goto cleanup;
     }
     free(imp->nodeName); /* loc of boundary transposes/constants */
     imp->nodeName = strdup(name);
-    outSsa[k] = qoUse(imp, v, QO_ONNX);
+    outSsa[k] = intOut ? qoUseIntOutput(imp, v) : qoUse(imp, v, QO_ONNX);
     if (outSsa[k] < 0)
       goto cleanup;
   }
@@ -433,6 +470,9 @@ char *qoOnnxImportBufferToText(const void *data, size_t size,
   qoValuesFree(&imp);
   qoBufFree(&imp.body);
   free(imp.types);
+  for (int i = 0; i < imp.numElems; ++i)
+    free(imp.elems[i]);
+  free(imp.elems);
   if (!text && !imp.error)
     qoFail(&imp, "import failed");
   if (text) {

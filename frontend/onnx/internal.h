@@ -56,11 +56,31 @@ typedef struct qoValue {
   float *f;   /* const data of float types (elemType FLOAT/DOUBLE) */
   int64_t *i; /* const data of integer and bool types */
   int ssa[2]; /* run-time SSA id per layout (QO_ONNX, QO_NHWC), -1 if none */
+  /* Integer run-time values (elemType INT8/UINT8/INT32: int8/uint8 graph
+   * inputs, QuantizeLinear outputs, ConvInteger results): with `qp` the SSA
+   * values are quant.qcast results of type tensor<..x!quant.uniform<..>>;
+   * without, plain tensor<..xi8> (uint8 data as raw bits) or tensor<..xi32>.
+   * `deq` caches the quant.dcast of a `qp` value per layout. For float
+   * constants, `wq` marks weights that came from DequantizeLinear of an
+   * integer initializer: materialising them emits a qcast/dcast pair. */
+  struct qoQParams *qp, *wq;
+  int deq[2];
 } qoValue;
+
+/* Quantization parameters of ONNX QuantizeLinear/DequantizeLinear. */
+typedef struct qoQParams {
+  int isSigned; /* int8 (i8 storage) or uint8 (u8 storage) */
+  int n;        /* number of scales: 1 = per-tensor */
+  int axis;     /* logical (ONNX-order) axis when n > 1 */
+  float *scale;
+  int64_t *zp;
+} qoQParams;
 
 /* Type of an emitted SSA value. */
 typedef struct qoSsaType {
-  char kind; /* 'f': tensor<..xf32>, 'b': tensor<..xi8>, 's': !tosa.shape<rank> */
+  char kind; /* 'f': tensor<..xf32>, 'b': tensor<..xi8>, 's': !tosa.shape<rank>,
+                'x': tensor<..x E>, E = elem (interned in imp->elems) */
+  const char *elem;
   int rank;
   int64_t dims[QO_MAX_RANK];
 } qoSsaType;
@@ -78,6 +98,9 @@ typedef struct qoImporter {
   size_t capValues, numValues;
   int zpSsa;             /* cached tensor<1xf32> zero, -1 */
   int shiftSsa;          /* cached tensor<1xi8> zero, -1 */
+  char **elems;          /* interned element type strings (kind 'x') */
+  int numElems, capElems;
+  int64_t nextQid;       /* next qo.id of an activation quant.qcast */
 } qoImporter;
 
 /* Records an error about the current node (first one wins); returns -1. */
@@ -104,6 +127,11 @@ qoValue *qoOptInput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx);
 /* Defines output `idx` of the node as a float run-time value. */
 qoValue *qoOutput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx,
                   int rank, const int64_t *dims);
+/* Wraps the float constant `c` (materialised from `v`) in a qcast/dcast pair
+ * when `v` carries weight quantization (v->wq); `physAxis` is the axis of
+ * v->wq->axis in `c`'s layout, `c0` the first channel `c` holds. */
+int qoWrapWeight(qoImporter *imp, const qoValue *v, int c, int physAxis,
+                 int64_t c0);
 /* Layout in which a run-time value is already available (NHWC preferred). */
 int qoNatural(const qoValue *v);
 /* SSA id of `v` in `layout` (emits a transpose or a tosa.const). -1 on error. */
@@ -129,6 +157,19 @@ int qoEmit(qoImporter *imp, const char *op, int nIn, const int *ins,
 /* Same, with a discardable attribute dictionary `{attrs}` (IRDL ops). */
 int qoEmitWithAttrs(qoImporter *imp, const char *op, int nIn, const int *ins,
                     const char *attrs, int outRank, const int64_t *outDims);
+/* Emits an op whose result has element type `elem` (an interned string,
+ * see qoElem; -1: f32), e.g. quant.qcast or an i32 tosa.conv2d. */
+int qoEmitT(qoImporter *imp, const char *op, int nIn, const int *ins,
+            const char *props, int inherent, int elem, int outRank,
+            const int64_t *outDims);
+/* Index of the interned element type string `s` (e.g. "i8", "ui8",
+ * "!quant.uniform<u8:f32, 0.5:3>"); -1 on allocation failure. */
+int qoElem(qoImporter *imp, const char *s);
+/* qoEmitT element argument giving the element type of SSA `ssa`. */
+int qoElemOf(qoImporter *imp, int ssa);
+/* Integer tosa.const (element type `elemName`: "i8" or "i32"). */
+int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
+                   const int64_t *dims, const int64_t *data);
 int qoEmitConstF32(qoImporter *imp, int rank, const int64_t *dims,
                    const float *data);
 int qoEmitSplatF32(qoImporter *imp, int rank, const int64_t *dims, float v);
@@ -218,6 +259,31 @@ int qoImportPad(qoImporter *imp, const Onnx__NodeProto *n);
 int qoImportSlice(qoImporter *imp, const Onnx__NodeProto *n);
 int qoImportSoftmax(qoImporter *imp, const Onnx__NodeProto *n);
 int qoImportReduce(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportQuantizeLinear(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportDequantizeLinear(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportQLinearConv(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportQLinearMatMul(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportConvInteger(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportMatMulInteger(qoImporter *imp, const Onnx__NodeProto *n);
+int qoImportDynamicQuantizeLinear(qoImporter *imp, const Onnx__NodeProto *n);
+/* Graph output of an integer run-time value (ops_quant.c): SSA id of its
+ * integer tensor in ONNX layout (i8 bits, then ui8 for uint8; i32). */
+int qoUseIntOutput(qoImporter *imp, qoValue *v);
+/* Frees a value's quantization parameters. */
+void qoQParamsFree(qoQParams *p);
+
+/* Conv / MatMul cores shared with QLinearConv / QLinearMatMul: `x`, `wt`,
+ * `b`, `A`, `B` are float values (possibly temporaries not in the table).
+ * Return the NHWC (conv) or ONNX-layout (matmul) result SSA id. */
+int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
+               qoValue *wt, qoValue *b, int64_t *outDims);
+int qoMatMulCore(qoImporter *imp, qoValue *A, qoValue *B, int *outRank,
+                 int64_t *outDims);
+/* Integer MatMul (MatMulInteger): `a`, `b` are i8 SSA ids of A and B in
+ * ONNX layout, `zpA`/`zpB` tensor<1xi8> zero points; the result is i32. */
+int qoMatMulIntCore(qoImporter *imp, const qoValue *A, const qoValue *B,
+                    int a, int b, int zpA, int zpB, int *outRank,
+                    int64_t *outDims);
 
 /* Shape helpers shared by op importers (ops_shape.c). */
 /* Output shape of Reshape (0 / -1 handling); -1 with error on mismatch. */

@@ -128,7 +128,7 @@ static int conv2d(qoImporter *imp, int x, qoValue *wt, const float *bias,
           for (int64_t i = 0; i < I; ++i)
             ohwi[p++] = wt->f[(((o0 + o) * I + i) * KH + h) * KW + x2];
     int64_t wd[4] = {oc, KH, KW, I};
-    wid = qoEmitConstF32(imp, 4, wd, ohwi);
+    wid = qoWrapWeight(imp, wt, qoEmitConstF32(imp, 4, wd, ohwi), 0, o0);
     free(ohwi);
   } else {
     static const int toOhwi[4] = {0, 2, 3, 1};
@@ -167,7 +167,13 @@ static int depthwise(qoImporter *imp, int x, qoValue *wt, const float *bias,
             hwcm[((h * KW + x2) * C + c) * M + m] =
                 wt->f[((c * M + m) * KH + h) * KW + x2];
     int64_t wd[4] = {KH, KW, C, M};
-    wid = qoEmitConstF32(imp, 4, wd, hwcm);
+    /* Per-output-channel weights are per-axis on C (axis 2) when M == 1. */
+    if (wt->wq && wt->wq->n > 1 && M != 1) {
+      free(hwcm);
+      return qoFail(imp, "unsupported: per-channel quantized depthwise "
+                         "weights with channel multiplier %lld", (long long)M);
+    }
+    wid = qoWrapWeight(imp, wt, qoEmitConstF32(imp, 4, wd, hwcm), 2, 0);
     free(hwcm);
   } else {
     static const int toHwcm[4] = {2, 3, 0, 1};
@@ -190,6 +196,17 @@ int qoImportConv(qoImporter *imp, const Onnx__NodeProto *n) {
   qoValue *b = qoOptInput(imp, n, 2);
   if (!x || !wt || imp->error)
     return -1;
+  int64_t dims[4];
+  int id = qoConvCore(imp, n, x, wt, b, dims);
+  qoValue *out = id < 0 ? NULL : qoOutput(imp, n, 0, 4, dims);
+  if (!out)
+    return -1;
+  out->ssa[QO_NHWC] = id;
+  return 0;
+}
+
+int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
+               qoValue *wt, qoValue *b, int64_t *outDims) {
   if (x->rank != 4)
     return qoFail(imp, "unsupported: Conv with %d spatial dims (only 2-D)",
                   x->rank - 2);
@@ -242,12 +259,11 @@ int qoImportConv(qoImporter *imp, const Onnx__NodeProto *n) {
     }
   }
   free(bias);
-  int64_t dims[4] = {N, O, w.out[0], w.out[1]};
-  qoValue *out = id < 0 ? NULL : qoOutput(imp, n, 0, 4, dims);
-  if (!out)
-    return -1;
-  out->ssa[QO_NHWC] = id;
-  return 0;
+  outDims[0] = N;
+  outDims[1] = O;
+  outDims[2] = w.out[0];
+  outDims[3] = w.out[1];
+  return id < 0 || imp->error ? -1 : id;
 }
 
 int qoImportBatchNorm(qoImporter *imp, const Onnx__NodeProto *n) {

@@ -55,6 +55,8 @@ int qoImportGemm(qoImporter *imp, const Onnx__NodeProto *n) {
   a = qoEmitReshape(imp, a, 3, a3);
   int b;
   float post = 1.0f;
+  if (B->wq && alpha != 1.0f)
+    return qoFail(imp, "unsupported: Gemm alpha != 1 with quantized weights");
   if (B->isConst && B->f) {
     float *kn = malloc((size_t)(K * N) * sizeof *kn);
     if (!kn)
@@ -62,7 +64,8 @@ int qoImportGemm(qoImporter *imp, const Onnx__NodeProto *n) {
     for (int64_t k = 0; k < K; ++k)
       for (int64_t j = 0; j < N; ++j)
         kn[k * N + j] = alpha * (transB ? B->f[j * K + k] : B->f[k * N + j]);
-    b = qoEmitConstF32(imp, 3, b3, kn);
+    int wAxis = B->wq && B->wq->n > 1 && B->wq->axis == (transB ? 0 : 1) ? 2 : 1;
+    b = qoWrapWeight(imp, B, qoEmitConstF32(imp, 3, b3, kn), wAxis, 0);
     free(kn);
   } else {
     b = qoUse(imp, B, QO_ONNX);
@@ -119,7 +122,7 @@ static int toBatched(qoImporter *imp, int x, int r, const int64_t *d, int nb,
     for (int i = 0; i < rank; ++i)
       td[i] = full[i] * mult[i];
     int ins[2] = {x, qoEmitConstShape(imp, rank, mult)};
-    x = qoEmit(imp, "tosa.tile", 2, ins, NULL, rank, td);
+    x = qoEmitT(imp, "tosa.tile", 2, ins, NULL, 1, qoElemOf(imp, x), rank, td);
   }
   int64_t b3[3] = {qoNumElements(nb, bs), full[nb], full[nb + 1]};
   return qoEmitReshape(imp, x, 3, b3);
@@ -129,6 +132,22 @@ int qoImportMatMul(qoImporter *imp, const Onnx__NodeProto *n) {
   qoValue *A = qoInput(imp, n, 0), *B = qoInput(imp, n, 1);
   if (!A || !B)
     return -1;
+  int ro;
+  int64_t od[QO_MAX_RANK];
+  int y = qoMatMulCore(imp, A, B, &ro, od);
+  qoValue *out = y < 0 ? NULL : qoOutput(imp, n, 0, ro, od);
+  if (!out)
+    return -1;
+  out->ssa[QO_ONNX] = y;
+  return 0;
+}
+
+/* MatMul of `A` and `B` (ONNX semantics: 1-D operands, batch broadcasting).
+ * `a`, `b` are their SSA ids in ONNX layout; `zpA`/`zpB` the zero-point
+ * operands and `elem` the result element type (qoEmitT) of tosa.matmul. */
+static int matmulGeneral(qoImporter *imp, const qoValue *A, const qoValue *B,
+                         int a, int b, int zpA, int zpB, int elem,
+                         int *outRank, int64_t *od) {
   if (A->rank < 1 || B->rank < 1)
     return qoFail(imp, "MatMul operands must have rank >= 1");
   int64_t ad[QO_MAX_RANK + 1], bd[QO_MAX_RANK + 1];
@@ -158,7 +177,6 @@ int qoImportMatMul(qoImporter *imp, const Onnx__NodeProto *n) {
     bs[i] = x == 1 ? y : x;
   }
   /* Logical output dims (1-D operands drop their inserted dim). */
-  int64_t od[QO_MAX_RANK];
   int ro = 0;
   for (int i = 0; i < nb; ++i)
     od[ro++] = bs[i];
@@ -168,19 +186,37 @@ int qoImportMatMul(qoImporter *imp, const Onnx__NodeProto *n) {
     od[ro++] = N;
   if (ro > QO_MAX_RANK)
     return qoFail(imp, "unsupported: MatMul result rank");
-  int a = qoUse(imp, A, QO_ONNX), b = qoUse(imp, B, QO_ONNX);
   int y;
   if (rb == 2) { /* fold A's batch into M: [1, P*M, K] x [1, K, N] */
     int64_t a3[3] = {1, qoNumElements(nb, bs) * M, K}, b3[3] = {1, K, N};
-    y = matmul3d(imp, qoEmitReshape(imp, a, 3, a3), qoEmitReshape(imp, b, 3, b3));
+    a = qoEmitReshape(imp, a, 3, a3);
+    b = qoEmitReshape(imp, b, 3, b3);
   } else {
-    y = matmul3d(imp, toBatched(imp, a, ra, ad, nb, bs),
-                 toBatched(imp, b, rb, bd, nb, bs));
+    a = toBatched(imp, a, ra, ad, nb, bs);
+    b = toBatched(imp, b, rb, bd, nb, bs);
   }
-  y = qoEmitReshape(imp, y, ro, od);
-  qoValue *out = y < 0 ? NULL : qoOutput(imp, n, 0, ro, od);
-  if (!out)
+  if (a < 0 || b < 0)
     return -1;
-  out->ssa[QO_ONNX] = y;
-  return 0;
+  const qoSsaType *ta = qoType(imp, a), *tb = qoType(imp, b);
+  int64_t y3[3] = {ta->dims[0], ta->dims[1], tb->dims[2]};
+  int ins[4] = {a, b, zpA, zpB};
+  y = qoEmitT(imp, "tosa.matmul", 4, ins, NULL, 1, elem, 3, y3);
+  *outRank = ro;
+  return qoEmitReshape(imp, y, ro, od);
+}
+
+int qoMatMulCore(qoImporter *imp, qoValue *A, qoValue *B, int *outRank,
+                 int64_t *od) {
+  int a = qoUse(imp, A, QO_ONNX), b = qoUse(imp, B, QO_ONNX);
+  if (a < 0 || b < 0)
+    return -1;
+  int zp = qoZeroPoint(imp);
+  return matmulGeneral(imp, A, B, a, b, zp, zp, -1, outRank, od);
+}
+
+int qoMatMulIntCore(qoImporter *imp, const qoValue *A, const qoValue *B,
+                    int a, int b, int zpA, int zpB, int *outRank,
+                    int64_t *od) {
+  return matmulGeneral(imp, A, B, a, b, zpA, zpB, qoElem(imp, "i32"), outRank,
+                       od);
 }

@@ -167,6 +167,9 @@ int qoImportIdentity(qoImporter *imp, const Onnx__NodeProto *n) {
     if (training && (!training->isConst || !training->i || training->i[0]))
       return qoFail(imp, "unsupported: Dropout in training mode");
   }
+  if (!x->isConst && !qoIsFloatType(x->elemType))
+    return qoFail(imp, "unsupported: %s of the %s value '%s'", n->op_type,
+                  qoTypeName(x->elemType), x->name);
   qoValue *out = qoOutput(imp, n, 0, x->rank, x->dims);
   if (!out)
     return -1;

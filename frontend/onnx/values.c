@@ -81,6 +81,7 @@ qoValue *qoDefine(qoImporter *imp, const char *name, int elemType, int rank,
   if (rank)
     memcpy(v->dims, dims, (size_t)rank * sizeof *dims);
   v->ssa[0] = v->ssa[1] = -1;
+  v->deq[0] = v->deq[1] = -1;
   *s = v;
   imp->numValues++;
   return v;
@@ -94,6 +95,8 @@ void qoValuesFree(qoImporter *imp) {
     free(v->name);
     free(v->f);
     free(v->i);
+    qoQParamsFree(v->qp);
+    qoQParamsFree(v->wq);
     free(v);
   }
   free(imp->values);
@@ -190,8 +193,10 @@ static int emitConstIn(qoImporter *imp, const qoValue *v, int rank,
   if (!v->f)
     return qoFail(imp, "unsupported: %s tensor '%s' used as a run-time value",
                   qoTypeName(v->elemType), v->name);
+  int pad = rank - v->rank; /* leading 1-dims added by qoUseRanked */
+  int wAxis = v->wq && v->wq->n > 1 ? v->wq->axis + pad : 0;
   if (layout != QO_NHWC || rank != 4)
-    return qoEmitConstF32(imp, rank, dims, v->f);
+    return qoWrapWeight(imp, v, qoEmitConstF32(imp, rank, dims, v->f), wAxis, 0);
   int64_t n = qoNumElements(rank, dims);
   float *t = malloc((size_t)n * sizeof *t);
   if (!t)
@@ -206,12 +211,16 @@ static int emitConstIn(qoImporter *imp, const qoValue *v, int rank,
   qoPhysDims(QO_NHWC, 4, dims, phys);
   int id = qoEmitConstF32(imp, 4, phys, t);
   free(t);
-  return id;
+  return qoWrapWeight(imp, v, id, qoPhysAxis(QO_NHWC, 4, wAxis), 0);
 }
 
 int qoUse(qoImporter *imp, qoValue *v, int layout) {
   if (!v)
     return -1;
+  if (!v->isConst && !qoIsFloatType(v->elemType))
+    return qoFail(imp, "unsupported: %s value '%s' used by a float operator "
+                       "(integer tensors are only taken by the quantization "
+                       "operators)", qoTypeName(v->elemType), v->name);
   if (v->rank != 4)
     layout = QO_ONNX;
   if (v->ssa[layout] >= 0)

@@ -3,12 +3,23 @@
  * comparing with the expected outputs (fp32: |got - want| <= atol + rtol*|want|,
  * rtol 1e-4, atol 1e-5).
  *
+ * Integer outputs (int8, uint8, int32, int64) must be exactly equal.
+ *
+ * Quantization parameters are constants for quant-opt (quantized types
+ * carry them), but ONNX's node tests for the quantization operators pass
+ * scales and zero points as graph inputs. Those inputs (the scale / zero
+ * point / bias operands of QuantizeLinear, DequantizeLinear, QLinearConv,
+ * QLinearMatMul, ConvInteger, MatMulInteger) are frozen: the model is
+ * re-serialized with the test data's values as initializers before import
+ * (they must then be equal in every data set). Data tensors stay inputs.
+ *
  * A test is "unsupported" when the importer says so (message starting with
  * "unsupported") or its inputs are of a dtype quant-opt models do not take;
  * those are listed by name, never skipped silently. Every other problem is a
  * failure and makes the exit code non-zero. Prints
  *   onnx-conformance: N passed, M failed, K unsupported
- * Usage: qo-onnx-conformance [--verbose] [--filter SUBSTR] <data-dir>... */
+ * Usage: qo-onnx-conformance [--verbose] [--print-ir] [--filter SUBSTR] <data-dir>...
+ * (--print-ir prints each imported model's MLIR, after freezing, for tests.) */
 #include "quant-opt/compiler.h"
 #include "quant-opt/onnx.h"
 
@@ -155,6 +166,7 @@ static char **listDir(const char *dir, const char *prefix, int *n) {
 typedef enum { R_PASS, R_FAIL, R_UNSUPPORTED } Result;
 
 static int gErrors;
+static int gPrintIR; /* --print-ir: the imported (frozen) MLIR on stdout */
 static char gLastDiag[512];
 
 static MlirLogicalResult captureDiag(MlirDiagnostic d, void *ud) {
@@ -167,12 +179,200 @@ static MlirLogicalResult captureDiag(MlirDiagnostic d, void *ud) {
   return mlirLogicalResultSuccess();
 }
 
+/* Input positions of the quantization parameters (scale, zero point, bias)
+ * of the quantization operators. */
+static int isParamOperand(const char *op, size_t idx) {
+  if (!strcmp(op, "QuantizeLinear") || !strcmp(op, "DequantizeLinear"))
+    return idx == 1 || idx == 2;
+  if (!strcmp(op, "QLinearConv"))
+    return idx != 0 && idx != 3;
+  if (!strcmp(op, "QLinearMatMul"))
+    return idx != 0 && idx != 3;
+  if (!strcmp(op, "ConvInteger") || !strcmp(op, "MatMulInteger"))
+    return idx == 2 || idx == 3;
+  return 0;
+}
+
+static int isInit(const Onnx__GraphProto *g, const char *name) {
+  for (size_t k = 0; k < g->n_initializer; ++k)
+    if (g->initializer[k]->name && !strcmp(g->initializer[k]->name, name)) return 1;
+  return 0;
+}
+
+static int sameFile(const char *a, const char *b) {
+  size_t la, lb;
+  void *da = readFile(a, &la), *db = readFile(b, &lb);
+  int same = da && db && la == lb && !memcmp(da, db, la);
+  free(da);
+  free(db);
+  return same;
+}
+
+/* Loads model.onnx of `dir` and returns its bytes with the quantization
+ * parameter inputs frozen to initializers (the values of test_data_set_0).
+ * `dataIdx[j]` receives, for the j-th graph input that stays an input, its
+ * index k in the test data (input_k.pb); *nData the number of them. */
+static void *loadFrozen(const char *dir, char **sets, int nsets, size_t *len,
+                        int *dataIdx, char (*dataNames)[128], int *nData,
+                        char *why, size_t whyLen, int *unsupported) {
+  char path[8192];
+  snprintf(path, sizeof path, "%s/model.onnx", dir);
+  void *bytes = readFile(path, len);
+  *nData = 0;
+  if (!bytes) {
+    snprintf(why, whyLen, "cannot read %.400s", path);
+    return NULL;
+  }
+  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, *len, bytes);
+  if (!m || !m->graph) {
+    if (m) onnx__model_proto__free_unpacked(m, NULL);
+    return bytes; /* the importer reports it */
+  }
+  Onnx__GraphProto *g = m->graph;
+  Onnx__TensorProto **added = calloc(g->n_input + 1, sizeof *added);
+  Onnx__TensorProto **inits = calloc(g->n_initializer + g->n_input + 1, sizeof *inits);
+  size_t nAdded = 0;
+  int k = 0, ok = added && inits;
+  for (size_t i = 0; ok && i < g->n_input; ++i) {
+    const char *name = g->input[i]->name ? g->input[i]->name : "";
+    if (isInit(g, name)) continue;
+    int param = 0;
+    for (size_t n = 0; n < g->n_node && !param; ++n) {
+      const Onnx__NodeProto *nd = g->node[n];
+      for (size_t j = 0; j < nd->n_input && !param; ++j)
+        param = nd->op_type && !strcmp(nd->input[j], name) && isParamOperand(nd->op_type, j);
+    }
+    if (!param) {
+      if (*nData < 16) {
+        snprintf(dataNames[*nData], 128, "%s", name);
+        dataIdx[(*nData)++] = k;
+      }
+      ++k;
+      continue;
+    }
+    if (nsets < 1) {
+      ok = 0;
+      snprintf(why, whyLen, "no test_data_set_* directories");
+      break;
+    }
+    char p0[8192];
+    snprintf(p0, sizeof p0, "%s/%s/input_%d.pb", dir, sets[0], k);
+    for (int s = 1; s < nsets && ok; ++s) {
+      char ps[8192];
+      snprintf(ps, sizeof ps, "%s/%s/input_%d.pb", dir, sets[s], k);
+      if (!sameFile(p0, ps)) {
+        ok = 0;
+        *unsupported = 1;
+        snprintf(why, whyLen, "unsupported: quantization parameter '%s' differs "
+                 "between data sets", name);
+      }
+    }
+    size_t tl;
+    void *tb = ok ? readFile(p0, &tl) : NULL;
+    Onnx__TensorProto *t = tb ? onnx__tensor_proto__unpack(NULL, tl, tb) : NULL;
+    free(tb);
+    if (!t) {
+      if (ok) snprintf(why, whyLen, "cannot read %.400s", p0);
+      ok = 0;
+      break;
+    }
+    added[nAdded++] = t;
+    ++k;
+  }
+  void *out = NULL;
+  if (ok && nAdded) {
+    /* Point the initializers at the frozen tensors, named like the inputs. */
+    Onnx__TensorProto **old = g->initializer;
+    size_t nOld = g->n_initializer;
+    char **oldNames = calloc(nAdded, sizeof *oldNames);
+    memcpy(inits, old, nOld * sizeof *inits);
+    size_t a = 0;
+    k = 0;
+    for (size_t i = 0; i < g->n_input && a < nAdded; ++i) {
+      const char *name = g->input[i]->name ? g->input[i]->name : "";
+      if (isInit(g, name)) continue;
+      int param = 0;
+      for (size_t n = 0; n < g->n_node && !param; ++n)
+        for (size_t j = 0; j < g->node[n]->n_input && !param; ++j)
+          param = g->node[n]->op_type && !strcmp(g->node[n]->input[j], name) &&
+                  isParamOperand(g->node[n]->op_type, j);
+      if (!param) continue;
+      oldNames[a] = added[a]->name;
+      added[a]->name = (char *)name;
+      inits[nOld + a] = added[a];
+      ++a;
+    }
+    g->initializer = inits;
+    g->n_initializer = nOld + nAdded;
+    size_t sz = onnx__model_proto__get_packed_size(m);
+    out = malloc(sz ? sz : 1);
+    if (out) *len = onnx__model_proto__pack(m, out);
+    g->initializer = old;
+    g->n_initializer = nOld;
+    for (size_t i = 0; i < a; ++i) added[i]->name = oldNames[i];
+    free(oldNames);
+  }
+  for (size_t i = 0; i < nAdded; ++i) onnx__tensor_proto__free_unpacked(added[i], NULL);
+  free(added);
+  free(inits);
+  onnx__model_proto__free_unpacked(m, NULL);
+  if (out || !ok) {
+    free(bytes);
+    return out;
+  }
+  return bytes;
+}
+
+static size_t dtypeSize(qoDType t) {
+  switch (t) {
+  case QO_I8:
+  case QO_U8: return 1;
+  case QO_I64: return 8;
+  default: return 4;
+  }
+}
+
+/* Stores `v` as element k of a buffer of dtype `t`. */
+static void storeAs(void *buf, qoDType t, int64_t k, double v) {
+  switch (t) {
+  case QO_F32: ((float *)buf)[k] = (float)v; break;
+  case QO_I8: ((int8_t *)buf)[k] = (int8_t)v; break;
+  case QO_U8: ((uint8_t *)buf)[k] = (uint8_t)v; break;
+  case QO_I32: ((int32_t *)buf)[k] = (int32_t)v; break;
+  case QO_I64: ((int64_t *)buf)[k] = (int64_t)v; break;
+  }
+}
+
+static double loadAs(const void *buf, qoDType t, int64_t k) {
+  switch (t) {
+  case QO_F32: return ((const float *)buf)[k];
+  case QO_I8: return ((const int8_t *)buf)[k];
+  case QO_U8: return ((const uint8_t *)buf)[k];
+  case QO_I32: return ((const int32_t *)buf)[k];
+  case QO_I64: return (double)((const int64_t *)buf)[k];
+  }
+  return 0;
+}
+
 static Result runTest(const char *dir, char *why, size_t whyLen) {
   char path[8192];
   snprintf(path, sizeof path, "%s/model.onnx", dir);
   char *err = NULL;
   qoOnnxImportOptions opts = {0};
-  char *text = qoOnnxImportFileToText(path, &opts, &err);
+  int ndata = 0;
+  char **sets = listDir(dir, "test_data_set_", &ndata);
+  int dataIdx[16], nData = 0, unsup = 0;
+  char dataNames[16][128];
+  size_t mlen = 0;
+  void *model = loadFrozen(dir, sets, ndata, &mlen, dataIdx, dataNames, &nData, why,
+                           whyLen, &unsup);
+  if (!model) {
+    for (int i = 0; i < ndata; ++i) free(sets[i]);
+    free(sets);
+    return unsup ? R_UNSUPPORTED : R_FAIL;
+  }
+  char *text = qoOnnxImportBufferToText(model, mlen, path, &opts, &err);
+  free(model);
   if (!text) {
     const char *m = err ? err : "import failed";
     const char *e = strstr(m, "error: ");
@@ -180,8 +380,11 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
     snprintf(why, whyLen, "%s", msg);
     Result r = strstr(msg, "unsupported") ? R_UNSUPPORTED : R_FAIL;
     free(err);
+    for (int i = 0; i < ndata; ++i) free(sets[i]);
+    free(sets);
     return r;
   }
+  if (gPrintIR) fputs(text, stdout);
   Result res = R_FAIL;
   MlirContext ctx = qoContextCreate();
   gErrors = 0;
@@ -190,8 +393,7 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
   free(text);
   qoSignature sig;
   qoJit *jit = NULL;
-  int ndata = 0;
-  char **sets = NULL;
+  int inData[16];
   Tensor ins[16], outs[16];
   memset(ins, 0, sizeof ins);
   memset(outs, 0, sizeof outs);
@@ -204,12 +406,15 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
     free(err);
     goto done;
   }
-  for (int i = 0; i < sig.numInputs; ++i)
-    if (sig.inputs[i].dtype != QO_F32) {
-      snprintf(why, whyLen, "unsupported: non-float model input '%s'", sig.inputs[i].name);
-      res = R_UNSUPPORTED;
+  for (int i = 0; i < sig.numInputs; ++i) {
+    inData[i] = -1;
+    for (int j = 0; j < nData; ++j)
+      if (!strcmp(dataNames[j], sig.inputs[i].name)) inData[i] = dataIdx[j];
+    if (inData[i] < 0) {
+      snprintf(why, whyLen, "model input '%s' has no test data", sig.inputs[i].name);
       goto done;
     }
+  }
   if (mlirLogicalResultIsFailure(qoLowerToLLVM(m, &err))) {
     snprintf(why, whyLen, "lowering failed");
     free(err);
@@ -221,7 +426,6 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
     free(err);
     goto done;
   }
-  sets = listDir(dir, "test_data_set_", &ndata);
   if (ndata == 0) {
     snprintf(why, whyLen, "no test_data_set_* directories");
     goto done;
@@ -231,9 +435,9 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
     char sdir[6144];
     snprintf(sdir, sizeof sdir, "%s/%s", dir, sets[s]);
     void *inPtr[16], *outPtr[16];
-    float *inF[16] = {0}, *outF[16] = {0};
+    void *inB[16] = {0}, *outB[16] = {0};
     for (int i = 0; i < sig.numInputs && res == R_PASS; ++i) {
-      snprintf(path, sizeof path, "%s/input_%d.pb", sdir, i);
+      snprintf(path, sizeof path, "%s/input_%d.pb", sdir, inData[i]);
       if (readTensor(path, &ins[i], why, whyLen)) { res = R_FAIL; break; }
       int64_t want = 1;
       for (int d = 0; d < sig.inputs[i].rank; ++d) want *= sig.inputs[i].dims[d];
@@ -243,9 +447,9 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
         res = R_FAIL;
         break;
       }
-      inF[i] = malloc((size_t)(want ? want : 1) * sizeof(float));
-      for (int64_t k = 0; k < want; ++k) inF[i][k] = (float)ins[i].v[k];
-      inPtr[i] = inF[i];
+      inB[i] = calloc((size_t)(want ? want : 1), dtypeSize(sig.inputs[i].dtype));
+      for (int64_t k = 0; k < want; ++k) storeAs(inB[i], sig.inputs[i].dtype, k, ins[i].v[k]);
+      inPtr[i] = inB[i];
     }
     for (int i = 0; i < sig.numOutputs && res == R_PASS; ++i) {
       snprintf(path, sizeof path, "%s/output_%d.pb", sdir, i);
@@ -258,27 +462,30 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
         res = R_FAIL;
         break;
       }
-      outF[i] = calloc((size_t)(want ? want : 1), sizeof(float));
-      outPtr[i] = outF[i];
+      outB[i] = calloc((size_t)(want ? want : 1), dtypeSize(sig.outputs[i].dtype));
+      outPtr[i] = outB[i];
     }
     if (res == R_PASS && qoJitRun(jit, (const void *const *)inPtr, outPtr) != 0) {
       snprintf(why, whyLen, "run failed");
       res = R_FAIL;
     }
     for (int i = 0; i < sig.numOutputs && res == R_PASS; ++i) {
+      int exact = sig.outputs[i].dtype != QO_F32;
       for (int64_t k = 0; k < outs[i].n; ++k) {
-        double g = outF[i][k], w = outs[i].v[k];
-        int ok = (isnan(g) && isnan(w)) || (g == w) || fabs(g - w) <= 1e-5 + 1e-4 * fabs(w);
+        double g = loadAs(outB[i], sig.outputs[i].dtype, k), w = outs[i].v[k];
+        int ok = exact ? g == w
+                       : (isnan(g) && isnan(w)) || (g == w) ||
+                             fabs(g - w) <= 1e-5 + 1e-4 * fabs(w);
         if (!ok) {
-          snprintf(why, whyLen, "%s output %d[%lld]: got %.8g, expected %.8g", sets[s], i,
-                   (long long)k, g, w);
+          snprintf(why, whyLen, "%s output %d[%lld]: got %.8g, expected %.8g%s", sets[s], i,
+                   (long long)k, g, w, exact ? " (integers must be equal)" : "");
           res = R_FAIL;
           break;
         }
       }
     }
     for (int i = 0; i < 16; ++i) {
-      free(inF[i]), free(outF[i]);
+      free(inB[i]), free(outB[i]);
       free(ins[i].v), free(outs[i].v);
       ins[i].v = outs[i].v = NULL;
     }
@@ -301,6 +508,10 @@ int main(int argc, char **argv) {
   for (int a = 1; a < argc; ++a) {
     if (!strcmp(argv[a], "--verbose") || !strcmp(argv[a], "-v")) {
       verbose = 1;
+      continue;
+    }
+    if (!strcmp(argv[a], "--print-ir")) {
+      gPrintIR = 1;
       continue;
     }
     if (!strcmp(argv[a], "--filter") && a + 1 < argc) {
