@@ -31,7 +31,7 @@
 enum { OPT_TABLE, OPT_METHOD, NUM_OPTS };
 static const qoPassOptionDef kOptions[NUM_OPTS] = {
     {"table", "", "calibration table (JSON) to read (required)"},
-    {"method", "minmax", "minmax | moving_avg | percentile | kl | mse | mean_std"},
+    {"method", "moving_avg", "minmax | moving_avg | percentile | kl | mse | mean_std"},
 };
 
 static int validate(const char *const *values, char **error) {

@@ -25,7 +25,7 @@ $QO "$MODEL" --batch=64 --emit=shared -o "$OUT/fp32_b64.so"
 $QO "$MODEL" --batch=1 --emit=shared -o "$OUT/fp32_b1.so"
 echo "   wrote $OUT/fp32_b64.so and its C header $OUT/fp32_b64.h"
 
-echo "== quantizing: fold BN, Q-DQ on fusion-group boundaries, calibrate (min/max) on 512 training images"
+echo "== quantizing: fold BN, Q-DQ on fusion-group boundaries, calibrate (moving average of batch extremes) on 512 training images"
 $QO "$MODEL" --batch=64 -p quant-prepare --calibrate "$OUT/calib_images.npy" \
     --calibration-table "$OUT/calibration.json" -o "$OUT/int8_qdq.mlir"
 echo "   wrote $OUT/int8_qdq.mlir (Q-DQ model) and $OUT/calibration.json (editable table)"
@@ -57,7 +57,7 @@ awk -v acc="$acc" -v ref="$ref" -v l1="$lat1" -v l64="$lat64" -v so="$size" -v o
   printf "| PyTorch fp32 (training script) | %.2f%% | - | - | - | - | - | %d KB .onnx |\n", ref * 100, on / 1024
   printf "| quant-opt fp32 | %s%% | - | - | %s ms | %s ms | %.4f ms | %d KB .so |\n", acc, l1, l64, l64 / 64, so / 1024
   split(q, f, /[ =]/)
-  printf "| quant-opt int8 (min/max calibration) | %s%% | %s%% | %s dB | %s ms | %s ms | %.4f ms | %d KB .so |\n", f[2], f[4], f[6], i1, i64, i64 / 64, iso / 1024
+  printf "| quant-opt int8 (moving-average calibration) | %s%% | %s%% | %s dB | %s ms | %s ms | %.4f ms | %d KB .so |\n", f[2], f[4], f[6], i1, i64, i64 / 64, iso / 1024
   printf "\nint8 vs fp32 speed (same run): batch 1 %.2fx, batch 64 %.2fx\n", l1 / i1, l64 / i64 }'
 echo
 echo "(latency: median of $RUNS runs after 3 warm-up runs, 1 thread. The int8 model computes in integers"

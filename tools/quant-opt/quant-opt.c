@@ -70,7 +70,7 @@ static void usage(FILE *out) {
 "                              per model input, in order) and collect statistics\n"
 "  --calibration-table=<file>  With --calibrate: where to write the table (default\n"
 "                              calibration.json); without: the table to apply\n"
-"  --calib-method=<method>     minmax (default) | moving_avg | percentile | kl | mse | mean_std\n"
+"  --calib-method=<method>     moving_avg (default) | minmax | percentile | kl | mse | mean_std\n"
 "  --calib-percentile=<p>      Percentile of the percentile method (default 99.99)\n"
 "  --calib-limit=<N>           Use only the first N calibration rows\n"
 "  --post-pipeline=<pipeline>  Passes to run after calibration (e.g. quant-lower-int), so one\n"
@@ -214,7 +214,7 @@ static int parseArgs(int argc, char **argv, Options *o) {
     }
   }
   if (!o->input) o->input = "-";
-  if (!o->method) o->method = "minmax";
+  if (!o->method) o->method = "moving_avg";
   if ((o->numCalibrate || o->table) && o->splitInputFile) {
     fprintf(stderr, "quant-opt: error: calibration does not combine with --split-input-file\n");
     return -1;

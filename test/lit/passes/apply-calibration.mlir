@@ -1,7 +1,7 @@
-// RUN: %quant_opt %S/../Inputs/qdq-small.mlir -p 'builtin.module(func.func(quant-insert-qdq),quant-apply-calibration{table=%S/../Inputs/table-small.json})' --remarks 2>%t.remarks | FileCheck %s
+// RUN: %quant_opt %S/../Inputs/qdq-small.mlir -p 'builtin.module(func.func(quant-insert-qdq),quant-apply-calibration{table=%S/../Inputs/table-small.json method=minmax})' --remarks 2>%t.remarks | FileCheck %s
 // RUN: FileCheck %s --check-prefix=REMARK < %t.remarks
 // RUN: %quant_opt %S/../Inputs/qdq-small.mlir -p 'builtin.module(func.func(quant-insert-qdq{activation-scheme=symmetric activation-dtype=int8}),quant-apply-calibration{table=%S/../Inputs/table-small.json method=percentile})' | FileCheck %s --check-prefix=SYM
-// RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq),quant-apply-calibration{table=%S/../Inputs/table-concat.json})' --remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=CONCAT
+// RUN: %quant_opt %s -p 'builtin.module(func.func(quant-insert-qdq),quant-apply-calibration{table=%S/../Inputs/table-concat.json method=minmax})' --remarks 2>&1 >/dev/null | FileCheck %s --check-prefix=CONCAT
 
 // affine uint8, minmax: arg0 [-1, 3] -> scale 4/255, zp round(1/(4/255)) = 64;
 // relu [0, 2.55] -> scale 0.01, zp 0; pool takes relu's parameters (max
