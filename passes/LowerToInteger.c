@@ -159,7 +159,7 @@ static MlirValue dequantize(Ctx *c, Point *p, MlirOperation before) {
 }
 
 static int isPreserving(MlirOperation op) {
-  return qoOpIs(op, "tosa.reshape") || qoOpIs(op, "tosa.transpose");
+  return qoOpIs(op, "tosa.reshape") || qoOpIs(op, "tosa.transpose") || qoOpIs(op, "tosa.slice");
 }
 
 static int sameParams(const Point *a, const Point *b) {

@@ -117,7 +117,16 @@ static int64_t applyScale(int64_t v, int64_t m, int s) {
 
 static void evalOp(MlirOperation op) {
   MlirType rt = mlirOperationGetNumResults(op) ? mlirValueGetType(mlirOperationGetResult(op, 0)) : (MlirType){0};
-  if (is(op, "tosa.const_shape")) return;
+  if (is(op, "tosa.const_shape")) {
+    MlirAttribute a = attr(op, "values");
+    T t = {0};
+    t.rank = 1;
+    t.n = t.d[0] = mlirElementsAttrGetNumElements(a);
+    t.v = calloc((size_t)(t.n ? t.n : 1), sizeof(double));
+    for (int64_t i = 0; i < t.n; ++i) t.v[i] = (double)mlirDenseElementsAttrGetIndexValue(a, i);
+    put(mlirOperationGetResult(op, 0), t);
+    return;
+  }
   if (is(op, "tosa.const") || is(op, "arith.constant")) {
     MlirAttribute a = attr(op, is(op, "tosa.const") ? "values" : "value");
     if (!mlirTypeIsARankedTensor(rt)) fail("scalar constants are not supported", op);
@@ -136,7 +145,7 @@ static void evalOp(MlirOperation op) {
   }
   T out = mk(rt);
   T *a = mlirOperationGetNumOperands(op) > 0 ? get(mlirOperationGetOperand(op, 0)) : NULL;
-  T *b = mlirOperationGetNumOperands(op) > 1 && !is(op, "tosa.reshape") ? get(mlirOperationGetOperand(op, 1)) : NULL;
+  T *b = mlirOperationGetNumOperands(op) > 1 ? get(mlirOperationGetOperand(op, 1)) : NULL;
   if (is(op, "arith.divf") || is(op, "arith.addf") || is(op, "arith.subf") || is(op, "arith.mulf") ||
       is(op, "arith.maximumf") || is(op, "arith.minimumf")) {
     for (int64_t i = 0; i < out.n; ++i) {
@@ -168,6 +177,14 @@ static void evalOp(MlirOperation op) {
     for (int64_t i = 0; i < out.n; ++i) {
       double x = a->v[bidx(a, &out, i)], y = b->v[bidx(b, &out, i)];
       out.v[i] = out.isFloat ? (double)((float)x * (float)y) : x * y;
+    }
+  } else if (is(op, "tosa.slice")) {
+    T *start = b;
+    for (int64_t i = 0; i < out.n; ++i) {
+      int64_t rem = i, src = 0, stride = 1, idx[8];
+      for (int k = out.rank - 1; k >= 0; --k) idx[k] = rem % out.d[k], rem /= out.d[k];
+      for (int k = a->rank - 1; k >= 0; --k) src += (idx[k] + (int64_t)start->v[k]) * stride, stride *= a->d[k];
+      out.v[i] = a->v[src];
     }
   } else if (is(op, "tosa.reshape")) {
     memcpy(out.v, a->v, (size_t)out.n * sizeof(double));
