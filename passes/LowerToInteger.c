@@ -215,6 +215,42 @@ static MlirValue intOf(Ctx *c, Point *p) {
   return v;
 }
 
+/* The point behind operand `v` — its dcast directly, or through data
+ * movement (transpose/reshape/slice, e.g. the NCHW -> NHWC transpose after an
+ * imported QDQ pair) — with its int8 value replayed through that chain
+ * before `at`. NULL if `v` is not such a value. */
+static Point *operandPoint(Ctx *c, MlirValue v, MlirOperation at, MlirValue *i8) {
+  MlirOperation chain[8];
+  int n = 0;
+  while (n < 8) {
+    MlirOperation d = qoDefiningOp(v);
+    if (!isPreserving(d)) break;
+    chain[n++] = d;
+    v = mlirOperationGetOperand(d, 0);
+  }
+  Point *p = pointOfDcast(c, v);
+  if (!p) return NULL;
+  MlirValue cur = intOf(c, p);
+  for (int k = n - 1; k >= 0; --k) {
+    MlirOperation op = chain[k];
+    MlirType rt = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
+    intptr_t nops = mlirOperationGetNumOperands(op);
+    MlirValue ops[4];
+    for (intptr_t i = 0; i < nops && i < 4; ++i) ops[i] = mlirOperationGetOperand(op, i);
+    ops[0] = cur;
+    MlirNamedAttribute attrs[1];
+    intptr_t na = 0;
+    MlirAttribute perms = mlirOperationGetAttributeByName(op, qoStr("perms"));
+    if (!mlirAttributeIsNull(perms)) attrs[na++] = named(c->ctx, "perms", perms);
+    MlirStringRef nm = mlirIdentifierStr(mlirOperationGetName(op));
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)nm.length, nm.data);
+    cur = mlirOperationGetResult(qoCreateOpBefore(at, name, mlirOperationGetLocation(op), nops, ops, 1, &rt, na, attrs), 0);
+  }
+  *i8 = cur;
+  return p;
+}
+
 /* Fixed-point form of a positive real multiplier (31-bit, TOSA scale32). */
 static int fixedPoint(double m, int32_t *mult, int8_t *shift) {
   if (!(m > 0) || !isfinite(m)) return -1;
@@ -313,8 +349,20 @@ static void remark(MlirOperation op, const char *what) {
 static int lowerCompute(Ctx *c, MlirOperation op) {
   int isMatmul = qoOpIs(op, "tosa.matmul");
   int isDw = qoOpIs(op, "tosa.depthwise_conv2d");
-  Point *in = pointOfDcast(c, mlirOperationGetOperand(op, 0));
-  if (!in) return 0;
+  /* The input: a point's dcast, possibly through data movement. */
+  MlirValue inV = mlirOperationGetOperand(op, 0);
+  Point *in = pointOfDcast(c, inV);
+  int viaChain = 0;
+  if (!in) {
+    MlirValue v = inV;
+    for (int k = 0; k < 8 && isPreserving(qoDefiningOp(v)); ++k) v = mlirOperationGetOperand(qoDefiningOp(v), 0);
+    in = pointOfDcast(c, v);
+    viaChain = in != NULL;
+  }
+  if (!in) {
+    remark(op, "group stays float: its input is not a quantization point");
+    return 0;
+  }
   Group g;
   if (followGroup(c, op, &g)) {
     remark(op, "group stays float: its output is not a single quantization point");
@@ -413,7 +461,9 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
   /* Insert before the output qcast (or the return): all inputs dominate it. */
   MlirOperation at = out ? out->q : mlirOpOperandGetOwner(mlirValueGetFirstUse(g.outValue));
   MlirType i8 = mlirIntegerTypeGet(c->ctx, 8), i32 = mlirIntegerTypeGet(c->ctx, 32);
-  MlirValue x = intOf(c, in);
+  MlirValue x;
+  if (viaChain) operandPoint(c, inV, at, &x);
+  else x = intOf(c, in);
   MlirValue wv = intConst(at, loc, wrank, wdims, 8, wi);
   MlirValue xz = scalarConst(at, loc, 8, in->zp), wz = scalarConst(at, loc, 8, 0);
   MlirValue acc;

@@ -104,6 +104,29 @@ def make(outdir):
         f.write(struct.pack("<32f", *X))
 
 
+def make_float_output(outdir):
+    """The common QAT/ORT shape: per-tensor output QuantizeLinear followed by
+    DequantizeLinear, float model output. Writes OUTDIR/qdq_f.onnx."""
+    inits = [ftensor("xs", [], [XS]), itensor("xz", UINT8, [], [XZ]),
+             itensor("wq", INT8, [3, 2, 1, 1], WQ), ftensor("ws", [3], WS),
+             itensor("wz", INT8, [3], [0, 0, 0]), ftensor("b", [3], BIAS),
+             ftensor("ys", [], [0.125]), itensor("yz", UINT8, [], [3])]
+    nodes = [node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], "x_q"),
+             node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"], "x_dq"),
+             node("DequantizeLinear", ["wq", "ws", "wz"], ["wd"], "w_dq", attr_int("axis", 0)),
+             node("Conv", ["xd", "wd", "b"], ["c"], "conv"),
+             node("Relu", ["c"], ["r"], "relu"),
+             node("QuantizeLinear", ["r", "ys", "yz"], ["rq"], "y_q"),
+             node("DequantizeLinear", ["rq", "ys", "yz"], ["y"], "y_dq")]
+    graph = (b"".join(ld(1, n) for n in nodes) + ld(2, "qdqf") +
+             b"".join(ld(5, t) for t in inits) +
+             ld(11, value_info("x", FLOAT, [1, 2, 4, 4])) +
+             ld(12, value_info("y", FLOAT, [1, 3, 4, 4])))
+    model = vint(1, 7) + ld(7, graph) + ld(8, ld(1, "") + vint(2, 13))
+    with open(outdir + "/qdq_f.onnx", "wb") as f:
+        f.write(model)
+
+
 def reference():
     xd = [(min(max(round(v / XS) + XZ, 0), 255) - XZ) * XS for v in X]
     y = []
@@ -131,5 +154,6 @@ def check(path):
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2])
+        make_float_output(sys.argv[2])
     else:
         sys.exit(check(sys.argv[3]))
