@@ -285,7 +285,7 @@ static void *loadFrozen(const char *dir, char **sets, int nsets, size_t *len,
     Onnx__TensorProto **old = g->initializer;
     size_t nOld = g->n_initializer;
     char **oldNames = calloc(nAdded, sizeof *oldNames);
-    memcpy(inits, old, nOld * sizeof *inits);
+    if (nOld) memcpy(inits, old, nOld * sizeof *inits);
     size_t a = 0;
     k = 0;
     for (size_t i = 0; i < g->n_input && a < nAdded; ++i) {
