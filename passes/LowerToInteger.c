@@ -168,22 +168,9 @@ static int sameParams(const Point *a, const Point *b) {
 
 static MlirValue intOf(Ctx *c, Point *p);
 
-/* If point p's float input is reshape/transpose ops of another point's
- * dcast with identical parameters, replays them on that point's int8 value. */
-static MlirValue throughPreserving(Ctx *c, Point *p) {
-  MlirOperation chain[8];
-  int n = 0;
-  MlirValue v = mlirOperationGetOperand(p->q, 0);
-  while (n < 8) {
-    MlirOperation d = qoDefiningOp(v);
-    if (!isPreserving(d)) break;
-    chain[n++] = d;
-    v = mlirOperationGetOperand(d, 0);
-  }
-  Point *src = n ? pointOfDcast(c, v) : NULL;
-  if (!src || !sameParams(src, p)) return (MlirValue){NULL};
-  MlirValue cur = intOf(c, src);
-  if (!cur.ptr) return cur;
+/* Replays the data-movement ops chain[n-1] .. chain[0] (outermost last) on
+ * the int8 value `cur`, inserting before `at`; returns the int8 result. */
+static MlirValue replayChain(Ctx *c, MlirOperation *chain, int n, MlirValue cur, MlirOperation at) {
   for (int k = n - 1; k >= 0; --k) {
     MlirOperation op = chain[k];
     MlirType rt = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
@@ -191,18 +178,40 @@ static MlirValue throughPreserving(Ctx *c, Point *p) {
     MlirValue ops[4];
     for (intptr_t i = 0; i < nops && i < 4; ++i) ops[i] = mlirOperationGetOperand(op, i);
     ops[0] = cur;
-    /* Copy the attributes (transpose perms). */
-    MlirNamedAttribute attrs[4];
+    MlirNamedAttribute attrs[1];
     intptr_t na = 0;
     MlirAttribute perms = mlirOperationGetAttributeByName(op, qoStr("perms"));
     if (!mlirAttributeIsNull(perms)) attrs[na++] = named(c->ctx, "perms", perms);
     MlirStringRef nm = mlirIdentifierStr(mlirOperationGetName(op));
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)nm.length, nm.data);
-    cur = mlirOperationGetResult(qoCreateOpBefore(p->q, name, mlirOperationGetLocation(op), nops, ops,
-                                                  1, &rt, na, attrs), 0);
+    cur = mlirOperationGetResult(qoCreateOpBefore(at, name, mlirOperationGetLocation(op), nops, ops, 1, &rt, na, attrs), 0);
   }
   return cur;
+}
+
+/* Walks `v` up through data movement, recording the ops in chain (up to 8). */
+static MlirValue walkUp(MlirValue v, MlirOperation *chain, int *n) {
+  *n = 0;
+  while (*n < 8) {
+    MlirOperation d = qoDefiningOp(v);
+    if (!isPreserving(d)) break;
+    chain[(*n)++] = d;
+    v = mlirOperationGetOperand(d, 0);
+  }
+  return v;
+}
+
+/* If point p's float input is reshape/transpose ops of another point's
+ * dcast with identical parameters, replays them on that point's int8 value. */
+static MlirValue throughPreserving(Ctx *c, Point *p) {
+  MlirOperation chain[8];
+  int n;
+  MlirValue v = walkUp(mlirOperationGetOperand(p->q, 0), chain, &n);
+  Point *src = n ? pointOfDcast(c, v) : NULL;
+  if (!src || !sameParams(src, p)) return (MlirValue){NULL};
+  MlirValue cur = intOf(c, src);
+  return cur.ptr ? replayChain(c, chain, n, cur, p->q) : cur;
 }
 
 /* The int8 value of a point: from its integer producer, through data
@@ -221,33 +230,9 @@ static MlirValue intOf(Ctx *c, Point *p) {
  * before `at`. NULL if `v` is not such a value. */
 static Point *operandPoint(Ctx *c, MlirValue v, MlirOperation at, MlirValue *i8) {
   MlirOperation chain[8];
-  int n = 0;
-  while (n < 8) {
-    MlirOperation d = qoDefiningOp(v);
-    if (!isPreserving(d)) break;
-    chain[n++] = d;
-    v = mlirOperationGetOperand(d, 0);
-  }
-  Point *p = pointOfDcast(c, v);
-  if (!p) return NULL;
-  MlirValue cur = intOf(c, p);
-  for (int k = n - 1; k >= 0; --k) {
-    MlirOperation op = chain[k];
-    MlirType rt = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
-    intptr_t nops = mlirOperationGetNumOperands(op);
-    MlirValue ops[4];
-    for (intptr_t i = 0; i < nops && i < 4; ++i) ops[i] = mlirOperationGetOperand(op, i);
-    ops[0] = cur;
-    MlirNamedAttribute attrs[1];
-    intptr_t na = 0;
-    MlirAttribute perms = mlirOperationGetAttributeByName(op, qoStr("perms"));
-    if (!mlirAttributeIsNull(perms)) attrs[na++] = named(c->ctx, "perms", perms);
-    MlirStringRef nm = mlirIdentifierStr(mlirOperationGetName(op));
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", (int)nm.length, nm.data);
-    cur = mlirOperationGetResult(qoCreateOpBefore(at, name, mlirOperationGetLocation(op), nops, ops, 1, &rt, na, attrs), 0);
-  }
-  *i8 = cur;
+  int n;
+  Point *p = pointOfDcast(c, walkUp(v, chain, &n));
+  if (p) *i8 = replayChain(c, chain, n, intOf(c, p), at);
   return p;
 }
 
@@ -351,14 +336,9 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
   int isDw = qoOpIs(op, "tosa.depthwise_conv2d");
   /* The input: a point's dcast, possibly through data movement. */
   MlirValue inV = mlirOperationGetOperand(op, 0);
-  Point *in = pointOfDcast(c, inV);
-  int viaChain = 0;
-  if (!in) {
-    MlirValue v = inV;
-    for (int k = 0; k < 8 && isPreserving(qoDefiningOp(v)); ++k) v = mlirOperationGetOperand(qoDefiningOp(v), 0);
-    in = pointOfDcast(c, v);
-    viaChain = in != NULL;
-  }
+  MlirOperation chain[8];
+  int chainLen;
+  Point *in = pointOfDcast(c, walkUp(inV, chain, &chainLen));
   if (!in) {
     remark(op, "group stays float: its input is not a quantization point");
     return 0;
@@ -462,8 +442,7 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
   MlirOperation at = out ? out->q : mlirOpOperandGetOwner(mlirValueGetFirstUse(g.outValue));
   MlirType i8 = mlirIntegerTypeGet(c->ctx, 8), i32 = mlirIntegerTypeGet(c->ctx, 32);
   MlirValue x;
-  if (viaChain) operandPoint(c, inV, at, &x);
-  else x = intOf(c, in);
+  operandPoint(c, inV, at, &x);
   MlirValue wv = intConst(at, loc, wrank, wdims, 8, wi);
   MlirValue xz = scalarConst(at, loc, 8, in->zp), wz = scalarConst(at, loc, 8, 0);
   MlirValue acc;
