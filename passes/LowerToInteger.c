@@ -47,7 +47,10 @@
 
 /* One activation quantization point and its int8 value once it has one. */
 typedef struct Point {
-  MlirOperation q, d;   /* qcast, dcast */
+  MlirOperation q, d;   /* qcast (or an integer->quant scast), dcast (or null) */
+  MlirOperation sOut;   /* quant->integer scast after the qcast: a model output */
+  int fromInt;          /* q is a scast of an integer model input */
+  int isUnsigned;       /* uint8 storage (shifted by -128 inside) */
   double scale;
   int zp, qmin, qmax;   /* internal int8 convention (uint8 shifted by -128) */
   MlirValue i8;         /* int8 tensor, or null */
@@ -216,8 +219,25 @@ static MlirValue throughPreserving(Ctx *c, Point *p) {
 
 /* The int8 value of a point: from its integer producer, through data
  * movement, or by quantizing its float input right before the qcast. */
+/* int8 storage bits <-> the internal int8 convention: uint8 values v are
+ * carried as v - 128, i.e. the bits xor 0x80. */
+static MlirValue flipSign(Ctx *c, MlirOperation at, MlirLocation loc, MlirValue v) {
+  MlirType t = mlirValueGetType(v);
+  int rank = (int)mlirShapedTypeGetRank(t);
+  int64_t ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  int32_t k = -128;
+  MlirValue kv = intConst(at, loc, rank, ones, 8, &k);
+  (void)c;
+  return op2(at, loc, "tosa.bitwise_xor", v, kv, t);
+}
+
 static MlirValue intOf(Ctx *c, Point *p) {
   if (p->i8.ptr) return p->i8;
+  if (p->fromInt) {
+    MlirValue raw = mlirOperationGetOperand(p->q, 0);
+    p->i8 = p->isUnsigned ? flipSign(c, p->d, mlirOperationGetLocation(p->q), raw) : raw;
+    return p->i8;
+  }
   MlirValue v = throughPreserving(c, p);
   if (!v.ptr) v = quantize(c, p, p->q, mlirOperationGetOperand(p->q, 0));
   p->i8 = v;
@@ -700,19 +720,52 @@ static void run(MlirOperation func, MlirExternalPass pass, const char *const *va
       c.failed = 1;
       continue;
     }
-    MlirOperation d = qoDCastOf(q);
-    if (mlirOperationIsNull(d) || !mlirTypeIsAUniformQuantizedType(qt)) continue;
+    MlirOperation d = qoDCastOf(q), sOut = {NULL};
+    if (mlirOperationIsNull(d)) { /* qcast -> scast: an integer model output */
+      MlirOpOperand u = mlirValueGetFirstUse(mlirOperationGetResult(q, 0));
+      if (!mlirOpOperandIsNull(u) && mlirOpOperandIsNull(mlirOpOperandGetNextUse(u)) &&
+          qoOpIs(mlirOpOperandGetOwner(u), "quant.scast"))
+        sOut = mlirOpOperandGetOwner(u);
+    }
+    if ((mlirOperationIsNull(d) && mlirOperationIsNull(sOut)) || !mlirTypeIsAUniformQuantizedType(qt)) continue;
     Point *p = &c.pts[c.n++];
     p->q = q;
     p->d = d;
+    p->sOut = sOut;
     p->scale = (float)mlirUniformQuantizedTypeGetScale(qt);
     int isSigned = (mlirQuantizedTypeGetFlags(qt) & mlirQuantizedTypeGetSignedFlag()) != 0;
+    p->isUnsigned = !isSigned;
     int shiftBy = isSigned ? 0 : 128;
     p->zp = (int)mlirUniformQuantizedTypeGetZeroPoint(qt) - shiftBy;
     p->qmin = (int)mlirQuantizedTypeGetStorageTypeMin(qt) - shiftBy;
     p->qmax = (int)mlirQuantizedTypeGetStorageTypeMax(qt) - shiftBy;
   }
   qoOpListFree(&qs);
+  /* Integer model inputs: quant.scast (integer -> quant) feeding a dcast. */
+  qoOpList ss = {0};
+  qoCollectOps(func, "quant.scast", &ss);
+  c.pts = realloc(c.pts, (c.n + ss.size + 1) * sizeof *c.pts);
+  for (size_t i = 0; i < ss.size; ++i) {
+    MlirOperation sc = ss.ops[i];
+    MlirType qt = mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetResult(sc, 0)));
+    MlirType it = mlirShapedTypeGetElementType(mlirValueGetType(mlirOperationGetOperand(sc, 0)));
+    if (!mlirTypeIsAUniformQuantizedType(qt) || !mlirTypeIsAInteger(it) || mlirIntegerTypeGetWidth(it) != 8)
+      continue;
+    MlirOperation d = qoDCastOf(sc);
+    if (mlirOperationIsNull(d) || qoCheckQuantType(sc, qt)) continue;
+    Point *p = &c.pts[c.n++];
+    memset(p, 0, sizeof *p);
+    p->q = sc;
+    p->d = d;
+    p->fromInt = 1;
+    p->scale = (float)mlirUniformQuantizedTypeGetScale(qt);
+    p->isUnsigned = (mlirQuantizedTypeGetFlags(qt) & mlirQuantizedTypeGetSignedFlag()) == 0;
+    int shiftBy = p->isUnsigned ? 128 : 0;
+    p->zp = (int)mlirUniformQuantizedTypeGetZeroPoint(qt) - shiftBy;
+    p->qmin = (int)mlirQuantizedTypeGetStorageTypeMin(qt) - shiftBy;
+    p->qmax = (int)mlirQuantizedTypeGetStorageTypeMax(qt) - shiftBy;
+  }
+  qoOpListFree(&ss);
   if (c.failed) {
     free(c.pts);
     mlirExternalPassSignalFailure(pass);
@@ -760,6 +813,25 @@ static void run(MlirOperation func, MlirExternalPass pass, const char *const *va
   for (size_t i = 0; i < c.n; ++i) {
     Point *p = &c.pts[i];
     if (!p->i8.ptr) continue;
+    if (p->fromInt && !p->lowered) {
+      /* An integer input: its dcast goes only if every consumer is integer. */
+      MlirValue dv = mlirOperationGetResult(p->d, 0);
+      if (!mlirOpOperandIsNull(mlirValueGetFirstUse(dv))) {
+        MlirValue f = dequantize(&c, p, p->d);
+        mlirValueReplaceAllUsesOfWith(dv, f);
+      }
+      mlirOperationDestroy(p->d);
+      mlirOperationDestroy(p->q);
+      continue;
+    }
+    if (!mlirOperationIsNull(p->sOut)) {
+      /* An integer model output: back to the storage bits. */
+      MlirValue bits = p->isUnsigned ? flipSign(&c, p->sOut, mlirOperationGetLocation(p->sOut), p->i8) : p->i8;
+      mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(p->sOut, 0), bits);
+      mlirOperationDestroy(p->sOut);
+      mlirOperationDestroy(p->q);
+      continue;
+    }
     MlirValue dv = mlirOperationGetResult(p->d, 0);
     if (!mlirOpOperandIsNull(mlirValueGetFirstUse(dv))) {
       MlirValue f = dequantize(&c, p, p->d);

@@ -178,6 +178,15 @@ static void evalOp(MlirOperation op) {
       double x = a->v[bidx(a, &out, i)], y = b->v[bidx(b, &out, i)];
       out.v[i] = out.isFloat ? (double)((float)x * (float)y) : x * y;
     }
+  } else if (is(op, "tensor.bitcast")) { /* ui8 <-> i8: same bits */
+    int toUnsigned = mlirIntegerTypeIsUnsigned(mlirShapedTypeGetElementType(rt));
+    for (int64_t i = 0; i < out.n; ++i) {
+      int64_t v = (int64_t)a->v[i];
+      out.v[i] = (double)(toUnsigned ? (v < 0 ? v + 256 : v) : (v > 127 ? v - 256 : v));
+    }
+  } else if (is(op, "tosa.bitwise_xor")) {
+    for (int64_t i = 0; i < out.n; ++i)
+      out.v[i] = (double)(int8_t)((int64_t)a->v[bidx(a, &out, i)] ^ (int64_t)b->v[bidx(b, &out, i)]);
   } else if (is(op, "tosa.slice")) {
     T *start = b;
     for (int64_t i = 0; i < out.n; ++i) {
@@ -332,7 +341,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < nin; ++i) {
     qrt_array_t x;
     char msg[512];
-    if (qrt_npy_read(ins[i], &x, msg, sizeof msg) != QRT_OK || x.dtype != QRT_F32) {
+    if (qrt_npy_read(ins[i], &x, msg, sizeof msg) != QRT_OK) {
       fprintf(stderr, "qo-int8-ref: error: %s\n", msg);
       return 1;
     }
@@ -342,7 +351,15 @@ int main(int argc, char **argv) {
       fprintf(stderr, "qo-int8-ref: error: input %d has the wrong size\n", i);
       return 1;
     }
-    for (int64_t k = 0; k < t.n; ++k) t.v[k] = ((float *)x.data)[k];
+    for (int64_t k = 0; k < t.n; ++k) {
+      switch (x.dtype) {
+      case QRT_F32: t.v[k] = ((float *)x.data)[k]; break;
+      case QRT_U8: t.v[k] = ((uint8_t *)x.data)[k]; break;
+      case QRT_I8: t.v[k] = ((int8_t *)x.data)[k]; break;
+      case QRT_I32: t.v[k] = ((int32_t *)x.data)[k]; break;
+      default: t.v[k] = (double)((int64_t *)x.data)[k]; break;
+      }
+    }
     put(arg, t);
     qrt_array_free(&x);
   }

@@ -127,6 +127,31 @@ def make_float_output(outdir):
         f.write(model)
 
 
+def make_qoperator(outdir):
+    """A QOperator model: uint8 in, QLinearConv with int8 per-channel
+    initializer weights and an int32 bias, uint8 out. Writes
+    OUTDIR/qop.onnx and OUTDIR/xq.npy (uint8 input rows)."""
+    INT32 = 6
+    inits = [ftensor("xs", [], [XS]), itensor("xz", UINT8, [], [XZ]),
+             itensor("wq", INT8, [3, 2, 1, 1], WQ), ftensor("ws", [3], WS),
+             itensor("wz", INT8, [3], [0, 0, 0]),
+             ftensor("ys", [], [0.125]), itensor("yz", UINT8, [], [3]),
+             tensor("bq", INT32, [3], struct.pack("<3i", 4, -16, 0))]
+    nodes = [node("QLinearConv", ["x", "xs", "xz", "wq", "ws", "wz", "ys", "yz", "bq"], ["y"], "qconv")]
+    graph = (b"".join(ld(1, n) for n in nodes) + ld(2, "qop") +
+             b"".join(ld(5, t) for t in inits) +
+             ld(11, value_info("x", UINT8, [1, 2, 4, 4])) +
+             ld(12, value_info("y", UINT8, [1, 3, 4, 4])))
+    model = vint(1, 7) + ld(7, graph) + ld(8, ld(1, "") + vint(2, 13))
+    with open(outdir + "/qop.onnx", "wb") as f:
+        f.write(model)
+    header = "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 2, 4, 4), }"
+    header += " " * (118 - len(header)) + "\n"
+    with open(outdir + "/xq.npy", "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(bytes((k * 53 + 7) % 256 for k in range(32)))
+
+
 def reference():
     xd = [(min(max(round(v / XS) + XZ, 0), 255) - XZ) * XS for v in X]
     y = []
@@ -155,5 +180,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2])
         make_float_output(sys.argv[2])
+        make_qoperator(sys.argv[2])
     else:
         sys.exit(check(sys.argv[3]))
