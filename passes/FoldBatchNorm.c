@@ -345,6 +345,6 @@ static void run(MlirOperation root, MlirExternalPass pass, const char *const *va
 const qoPassDef qoFoldBatchNormPass = {
     .argument = "quant-fold-batchnorm",
     .anchor = "func.func",
-    .summary = "Fold qo.batch_norm into the preceding conv2d/depthwise_conv2d weights and bias",
+    .summary = "Fold qo.batch_norm (and per-channel mul/add) into the preceding conv, depthwise conv or Gemm/MatMul",
     .run = run,
 };
