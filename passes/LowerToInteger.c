@@ -467,7 +467,37 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
   MlirValue xz = scalarConst(at, loc, 8, in->zp), wz = scalarConst(at, loc, 8, 0);
   MlirValue acc;
   MlirType accT = tensorOf(resT, i32);
-  if (isMatmul) {
+  MlirType xt = mlirValueGetType(x);
+  int asConv = isMatmul && wrank == 3 && wdims[0] == 1 && mlirShapedTypeGetRank(xt) == 3 &&
+               mlirShapedTypeGetDimSize(xt, 0) == 1;
+  if (asConv) {
+    /* A Gemm with constant weights [1,K,C] is a 1x1 convolution of
+     * [M,1,1,K] with OHWI weights [C,1,1,K]: the same arithmetic (zero
+     * points, i32 accumulation, bias in the conv), and the convolution's
+     * loop nest (reduction innermost and contiguous on both operands)
+     * compiles to much faster code than the generic matmul's. */
+    int64_t M = mlirShapedTypeGetDimSize(xt, 1), K = wdims[1];
+    int64_t xs[4] = {M, 1, 1, K}, ws[4] = {C, 1, 1, K}, os[4] = {M, 1, 1, C};
+    int32_t *wt = malloc((size_t)(C * K) * sizeof *wt);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t ch = 0; ch < C; ++ch) wt[ch * K + k] = wi[k * C + ch];
+    MlirValue xr = qoTosaReshape(at, loc, x, 4, xs);
+    int64_t cshape[1] = {C};
+    MlirValue ops[5] = {xr, intConst(at, loc, 4, ws, 8, wt), intConst(at, loc, 1, cshape, 32, bi), xz, wz};
+    free(wt);
+    MlirAttribute zeros4 = mlirAttributeParseGet(c->ctx, qoStr("array<i64: 0, 0, 0, 0>"));
+    MlirAttribute ones2 = mlirAttributeParseGet(c->ctx, qoStr("array<i64: 1, 1>"));
+    MlirNamedAttribute attrs[4] = {named(c->ctx, "pad", zeros4), named(c->ctx, "stride", ones2),
+                                   named(c->ctx, "dilation", ones2),
+                                   named(c->ctx, "acc_type", mlirTypeAttrGet(i32))};
+    MlirType ct = mlirRankedTensorTypeGet(4, os, i32, mlirAttributeGetNull());
+    acc = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.conv2d", loc, 5, ops, 1, &ct, 4, attrs), 0);
+    MlirType target = g.reshape.ptr ? mlirValueGetType(mlirOperationGetResult(g.reshape, 0)) : accT;
+    int tr = (int)mlirShapedTypeGetRank(target);
+    int64_t td[8];
+    for (int k = 0; k < tr; ++k) td[k] = mlirShapedTypeGetDimSize(target, k);
+    acc = qoTosaReshape(at, loc, acc, tr, td);
+  } else if (isMatmul) {
     MlirValue ops[4] = {x, wv, xz, wz};
     acc = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.matmul", loc, 4, ops, 1, &accT, 0, NULL), 0);
     if (g.reshape.ptr) {
