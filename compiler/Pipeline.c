@@ -32,7 +32,7 @@ static const char kLowerToLLVM[] =
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
     "buffer-deallocation-pipeline,"
-    "convert-linalg-to-loops,convert-vector-to-scf,expand-strided-metadata,"
+    "convert-linalg-to-loops,func.func(quant-reassociate-float),convert-vector-to-scf,expand-strided-metadata,"
     "lower-affine,convert-scf-to-cf,convert-vector-to-llvm,"
     "convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,"
     "reconcile-unrealized-casts)";
