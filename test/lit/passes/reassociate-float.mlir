@@ -1,4 +1,8 @@
-// RUN: %quant_opt %s -p 'builtin.module(func.func(quant-reassociate-float))' | FileCheck %s
+// RUN: %quant_opt %s -p 'builtin.module(func.func(quant-reassociate-float{min-trip-count=8}))' | FileCheck %s
+// RUN: %quant_opt %s -p 'builtin.module(func.func(quant-reassociate-float))' | FileCheck %s --check-prefix=SHORT
+// RUN: not %quant_opt %s -p 'builtin.module(func.func(quant-reassociate-float{min-trip-count=0}))' 2>&1 | FileCheck %s --check-prefix=BAD
+// SHORT-NOT: fastmath
+// BAD: min-trip-count must be a positive integer
 // Float adds/multiplies inside loops get reassoc+contract (vectorizable
 // reductions); the same ops outside loops are left alone.
 // CHECK-LABEL: func.func @f
