@@ -32,19 +32,23 @@ static char *fmt(const char *f, const char *a, const char *b) {
   return m;
 }
 
+static const char *gTargetCPU;
+void qoSetTargetCPU(const char *cpu) { gTargetCPU = cpu; }
+
 /* Translates and optimizes; returns NULL with *error on failure. */
 static LLVMModuleRef translate(MlirModule lowered, LLVMContextRef lctx,
                                LLVMTargetMachineRef *tmOut, char **error) {
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
+  LLVMInitializeNativeAsmParser(); /* inline asm (cpuid/xgetbv in @qo_isa) */
   LLVMModuleRef lm = mlirTranslateModuleToLLVMIR(mlirModuleGetOperation(lowered), lctx);
   if (!lm) {
     *error = fmt("translation to LLVM IR failed (is the module lowered to the LLVM dialect?)%s%s", "", "");
     return NULL;
   }
   char *triple = LLVMGetDefaultTargetTriple();
-  char *cpu = LLVMGetHostCPUName();
-  char *features = LLVMGetHostCPUFeatures();
+  char *cpu = gTargetCPU ? LLVMCreateMessage(gTargetCPU) : LLVMGetHostCPUName();
+  char *features = gTargetCPU ? LLVMCreateMessage("") : LLVMGetHostCPUFeatures();
   LLVMTargetRef target;
   char *terr = NULL;
   if (LLVMGetTargetFromTriple(triple, &target, &terr)) {

@@ -24,6 +24,7 @@
 static const char kLowerToLLVM[] =
     "builtin.module("
     "func.func(quant-lower-fake-quant,quant-decompose-batchnorm,tosa-optional-decompositions),"
+    "quant-x86-kernels,"
     "func.func(tosa-to-linalg-named,tosa-to-linalg,"
     "tosa-to-arith{include-apply-rescale=true},tosa-to-tensor,"
     "convert-elementwise-to-linalg),"
@@ -31,7 +32,7 @@ static const char kLowerToLLVM[] =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
-    "buffer-deallocation-pipeline,"
+    "buffer-deallocation-pipeline,quant-materialize-kernels,"
     "convert-linalg-to-loops,func.func(quant-reassociate-float),convert-vector-to-scf,expand-strided-metadata,"
     "lower-affine,convert-scf-to-cf,convert-vector-to-llvm,"
     "convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,"

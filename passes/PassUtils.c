@@ -140,6 +140,39 @@ double *qoGetConstDoubles(MlirValue v, int64_t *n) {
   return out;
 }
 
+int64_t *qoGetConstInts(MlirValue v, int64_t *n) {
+  if (!mlirValueIsAOpResult(v)) return NULL;
+  MlirOperation def = mlirOpResultGetOwner(v);
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(def));
+  MlirAttribute a;
+  if (name.length == 10 && memcmp(name.data, "tosa.const", 10) == 0)
+    a = mlirOperationGetAttributeByName(def, qoStr("values"));
+  else if (name.length == 14 && memcmp(name.data, "arith.constant", 14) == 0)
+    a = mlirOperationGetAttributeByName(def, qoStr("value"));
+  else
+    return NULL;
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseIntElements(a)) return NULL;
+  MlirType et = mlirShapedTypeGetElementType(mlirAttributeGetType(a));
+  if (!mlirTypeIsAInteger(et)) return NULL;
+  unsigned width = mlirIntegerTypeGetWidth(et);
+  int64_t count = mlirElementsAttrGetNumElements(a);
+  int64_t *out = malloc((size_t)(count ? count : 1) * sizeof *out);
+  if (!out) return NULL;
+  bool splat = mlirDenseElementsAttrIsSplat(a);
+  for (int64_t i = 0; i < count; ++i) {
+    intptr_t idx = splat ? 0 : (intptr_t)i;
+    switch (width) {
+    case 8: out[i] = mlirDenseElementsAttrGetInt8Value(a, idx); break;
+    case 16: out[i] = mlirDenseElementsAttrGetInt16Value(a, idx); break;
+    case 32: out[i] = mlirDenseElementsAttrGetInt32Value(a, idx); break;
+    case 64: out[i] = mlirDenseElementsAttrGetInt64Value(a, idx); break;
+    default: free(out); return NULL;
+    }
+  }
+  *n = count;
+  return out;
+}
+
 int64_t qoGetIntAttr(MlirOperation op, const char *name, int64_t dflt) {
   MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(name));
   if (mlirAttributeIsNull(a) || !mlirAttributeIsAInteger(a)) return dflt;
@@ -164,3 +197,16 @@ void qoSetRemarkHandler(void (*fn)(MlirLocation loc, const char *message, void *
 void qoEmitRemark(MlirLocation loc, const char *message) {
   if (gRemarkFn) gRemarkFn(loc, message, gRemarkUserData);
 }
+
+int qoModuleHasSymbol(MlirOperation module, const char *sym) {
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
+       op = mlirOperationGetNextInBlock(op)) {
+    MlirAttribute n = mlirOperationGetAttributeByName(op, qoStr("sym_name"));
+    if (mlirAttributeIsNull(n) || !mlirAttributeIsAString(n)) continue;
+    MlirStringRef s = mlirStringAttrGetValue(n);
+    if (s.length == strlen(sym) && !memcmp(s.data, sym, s.length)) return 1;
+  }
+  return 0;
+}
+

@@ -54,6 +54,9 @@ MlirValue qoTosaBinary(MlirOperation before, MlirLocation loc, const char *name,
  * array and returns it; else NULL. */
 double *qoGetConstDoubles(MlirValue v, int64_t *n);
 
+/* The same for dense integer constants (i8/i16/i32/i64), as int64_t. */
+int64_t *qoGetConstInts(MlirValue v, int64_t *n);
+
 /* Reports an optimization decision (MLIR 22's C API has no remark call):
  * forwarded to the handler installed with qoSetRemarkHandler, if any. */
 void qoEmitRemark(MlirLocation loc, const char *message);
@@ -61,5 +64,8 @@ void qoEmitRemark(MlirLocation loc, const char *message);
 /* Reads an integer / float attribute by name, with a default. */
 int64_t qoGetIntAttr(MlirOperation op, const char *name, int64_t dflt);
 double qoGetFloatAttr(MlirOperation op, const char *name, double dflt);
+
+/* Whether the module body holds an op with sym_name `sym`. */
+int qoModuleHasSymbol(MlirOperation module, const char *sym);
 
 #endif

@@ -139,7 +139,14 @@ char *qoTranslateToLLVMIR(MlirModule lowered, char **error);
 /* Emits LLVM IR text for a lowered module to `path` ("-" for stdout). */
 MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **error);
 
-/* Emits a relocatable object for the host CPU (O3, PIC). */
+/* The LLVM CPU that emitted code targets (qoEmit*, qoTranslateToLLVMIR):
+ * NULL (the default) for the host CPU and all its features, or a name like
+ * "x86-64-v3" for a portable baseline. Generated kernels that need more
+ * (AVX-512 VNNI) carry their own target features and run only when cpuid
+ * says so. The string is not copied. */
+void qoSetTargetCPU(const char *cpu);
+
+/* Emits a relocatable object for the target CPU (O3, PIC). */
 MlirLogicalResult qoEmitObject(MlirModule lowered, const char *path, char **error);
 
 /* Emits a shared library with the C ABI described in include/quant-opt/model_abi.h,

@@ -58,6 +58,9 @@ static void usage(FILE *out) {
 "  -p <pipeline-or-name>       Same as --pass-pipeline\n"
 "  --emit=<kind>               mlir (default) | llvm (LLVM IR) | obj | shared\n"
 "                              llvm/obj/shared lower to LLVM first when needed\n"
+"  --target-cpu=<cpu>          LLVM CPU for llvm/obj/shared (default: host). A baseline\n"
+"                              such as x86-64-v3 runs anywhere; the int8 kernels keep\n"
+"                              their AVX-512 VNNI variant and pick one at run time\n"
 "  --emit-header=<file>        With --emit=shared: the C header (default: output\n"
 "                              with its extension replaced by .h)\n"
 "  --entry=<name>              Entry function (default: the first public func)\n"
@@ -133,6 +136,12 @@ static int parseArgs(int argc, char **argv, Options *o) {
     } else if ((v = flagValue(argc, argv, &i, "--pass-pipeline")) ||
                (v = flagValue(argc, argv, &i, "-p"))) {
       o->pipeline = v;
+    } else if ((v = flagValue(argc, argv, &i, "--target-cpu"))) {
+      if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(v)) {
+        fprintf(stderr, "quant-opt: error: bad --target-cpu '%s' (an LLVM CPU name, e.g. x86-64-v3)\n", v);
+        return -1;
+      }
+      if (strcmp(v, "host")) qoSetTargetCPU(v);
     } else if ((v = flagValue(argc, argv, &i, "--emit-header"))) {
       o->header = v;
     } else if ((v = flagValue(argc, argv, &i, "--emit"))) {

@@ -1,0 +1,827 @@
+/* quant-x86-kernels: int8 convolutions and matmuls to generated x86 kernels.
+ *
+ * Runs on integer TOSA (after quant-lower-to-integer), before the TOSA ->
+ * linalg lowering. It matches
+ *
+ *   %acc = tosa.conv2d %x, %w, %bias, %xzp, %wzp   (i8 x i8 -> i32, constant
+ *          weights, bias and zero points, weight zero point 0, dilation 1)
+ *   [%q  = tosa.rescale %acc ...   (constant multiplier/shift, input zp 0)
+ *   [%c  = tosa.clamp %q ...]]     (fused into the kernel's store)
+ *
+ * (an int8 Gemm/MatMul with constant weights arrives here as a 1x1 conv2d)
+ * and replaces it with a call to a kernel generated for that one shape:
+ *
+ *   %xm = bufferization.to_buffer %x read_only
+ *   %ym = memref.alloc()
+ *   func.call @qo_conv<k>(%xm, %ym)
+ *   %y  = bufferization.to_tensor %ym restrict writable
+ *
+ * The kernel (a private func.func on memrefs) is an implicit GEMM:
+ *  - the input is copied once into a padded buffer (padding = input zero
+ *    point, channels rounded up to 4) and flipped from s8 to u8 (x ^ 0x80);
+ *  - weights are packed at compile time as [OC/16][KH][KW][C/4][16][4], the
+ *    layout vpdpbusd reads (16 output channels x 4 input channels);
+ *  - the bias absorbs both the input zero point and the u8 shift:
+ *    bias' = bias - (zx + 128) * sum(w), so padded pixels contribute 0;
+ *  - an R x J register tile (R output pixels x J blocks of 16 channels) is
+ *    accumulated over (kh, kw, c/4) and stored through the fused epilogue:
+ *    int32, or TOSA rescale (SINGLE_ROUND: (acc*m + 2^(s-1)) >> s, in i64)
+ *    + output zero point + clamp, as int8.
+ * 1x1 stride-1 unpadded convolutions (and matmuls) tile the flattened pixel
+ * dimension, so a matmul with M rows gets full R-row tiles.
+ *
+ * One kernel body per ISA: `avx512-vnni` (llvm.x86.avx512.vpdpbusd.512),
+ * `avx2` and `portable` (the same arithmetic in generic vector ops, which
+ * LLVM lowers for the function's target features). With isa=auto all three
+ * are emitted behind a dispatcher that asks @qo_isa() -- cpuid + xgetbv,
+ * once, overridable with the environment variable QO_ISA=portable|avx2|
+ * avx512-vnni (a request above what the CPU has is lowered to what it has).
+ * All paths compute the same integers (bit-exact with the TOSA reference).
+ *
+ * Threads: with threads > 1 (or 0 = the OpenMP default) the outer loop is an
+ * omp parallel loop; see docs/ARCHITECTURE.md. */
+#include "passes/PassDef.h"
+#include "passes/PassUtils.h"
+#include "passes/QuantUtils.h"
+
+#include "mlir-c/BuiltinAttributes.h"
+#include "mlir-c/BuiltinTypes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a growable text buffer ----------------------------------------------- */
+
+typedef struct Buf {
+  char *s;
+  size_t n, cap;
+  int oom;
+} Buf;
+
+static void bp(Buf *b, const char *fmt, ...) {
+  if (b->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = b->cap - b->n;
+    int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? room : 0, fmt, ap);
+    va_end(ap);
+    if (k < 0) { b->oom = 1; return; }
+    if (b->s && (size_t)k < room) { b->n += (size_t)k; return; }
+    size_t cap = b->cap ? b->cap * 2 : 65536;
+    while (cap - b->n <= (size_t)k) cap *= 2;
+    char *t = realloc(b->s, cap);
+    if (!t) { b->oom = 1; return; }
+    b->s = t, b->cap = cap;
+  }
+}
+
+/* ---- the matched convolution ----------------------------------------------- */
+
+enum { ISA_PORTABLE, ISA_AVX2, ISA_VNNI512, ISA_COUNT };
+static const char *const kIsaName[ISA_COUNT] = {"portable", "avx2", "avx512-vnni"};
+static const char *const kIsaFeatures[ISA_COUNT] = {
+    NULL, "\"+avx2\", \"+fma\"",
+    "\"+avx512f\", \"+avx512bw\", \"+avx512dq\", \"+avx512vl\", \"+avx512vnni\""};
+
+typedef struct Conv {
+  int64_t N, H, W, C, OC, KH, KW, SH, SW, PT, PB, PL, PR, OH, OW;
+  int64_t zx;          /* input zero point (s8) */
+  int pointwise;       /* 1x1, stride 1, no padding: flattened pixels */
+  int64_t Cp, C4, Hp, Wp, OCB, OCP;
+  int outI8;           /* fused rescale (+clamp) epilogue, int8 output */
+  int64_t ozp, lo, hi; /* int8 epilogue: output zero point, clamp bounds */
+  int8_t *wpack;       /* [OCB][KH][KW][C4][16][4] */
+  int64_t *bias;       /* OCP, with the compensation folded in */
+  int64_t *mult, *rnd, *shift; /* OCP each (int8 epilogue) */
+} Conv;
+
+static void convFree(Conv *c) {
+  free(c->wpack), free(c->bias), free(c->mult), free(c->rnd), free(c->shift);
+}
+
+static int64_t dim(MlirValue v, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(v), i); }
+
+static int isIntTensor(MlirValue v, unsigned width) {
+  MlirType t = mlirValueGetType(v);
+  if (!mlirTypeIsARankedTensor(t) || !mlirShapedTypeHasStaticShape(t)) return 0;
+  MlirType e = mlirShapedTypeGetElementType(t);
+  return mlirTypeIsAInteger(e) && mlirIntegerTypeGetWidth(e) == width;
+}
+
+static int arrayAttr(MlirOperation op, const char *name, int n, int64_t *out) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(name));
+  if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseI64Array(a) ||
+      mlirDenseArrayGetNumElements(a) != n)
+    return 0;
+  for (int i = 0; i < n; ++i) out[i] = mlirDenseI64ArrayGetElement(a, i);
+  return 1;
+}
+
+static MlirOperation onlyUser(MlirValue v) {
+  MlirOpOperand u = mlirValueGetFirstUse(v);
+  if (mlirOpOperandIsNull(u) || !mlirOpOperandIsNull(mlirOpOperandGetNextUse(u)))
+    return (MlirOperation){NULL};
+  return mlirOpOperandGetOwner(u);
+}
+
+typedef struct Text { char *s; size_t n, cap; } Text;
+static void textCb(MlirStringRef r, void *ud) {
+  Text *t = ud;
+  for (size_t i = 0; i < r.length && t->n + 1 < t->cap; ++i) t->s[t->n++] = r.data[i];
+  t->s[t->n] = 0;
+}
+/* The printed form of attribute `name` of op, or 0 if absent. */
+static int attrText(MlirOperation op, const char *name, char *buf, size_t cap) {
+  MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(name));
+  buf[0] = 0;
+  if (mlirAttributeIsNull(a)) return 0;
+  Text t = {buf, 0, cap};
+  mlirAttributePrint(a, textCb, &t);
+  return 1;
+}
+
+static int64_t *ints(MlirValue v, int64_t want, int64_t *n) {
+  int64_t *p = qoGetConstInts(v, n);
+  if (p && want >= 0 && *n != want && *n != 1) { free(p); return NULL; }
+  return p;
+}
+
+/* Analyzes conv; fills c and returns the op whose result the kernel replaces
+ * (conv, rescale or clamp), or a null op if the pattern does not apply. */
+static MlirOperation matchConv(MlirOperation conv, Conv *c) {
+  memset(c, 0, sizeof *c);
+  MlirOperation none = {NULL};
+  if (mlirOperationGetNumOperands(conv) != 5) return none;
+  MlirValue x = mlirOperationGetOperand(conv, 0), w = mlirOperationGetOperand(conv, 1);
+  MlirValue b = mlirOperationGetOperand(conv, 2), y = mlirOperationGetResult(conv, 0);
+  if (!isIntTensor(x, 8) || !isIntTensor(w, 8) || !isIntTensor(y, 32) || !isIntTensor(b, 32)) return none;
+  int64_t pad[4], st[2], dil[2];
+  if (!arrayAttr(conv, "pad", 4, pad) || !arrayAttr(conv, "stride", 2, st) ||
+      !arrayAttr(conv, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
+    return none;
+  c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
+  c->OC = dim(w, 0), c->KH = dim(w, 1), c->KW = dim(w, 2);
+  c->OH = dim(y, 1), c->OW = dim(y, 2);
+  c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
+  if (dim(w, 3) != c->C || dim(y, 3) != c->OC || dim(y, 0) != c->N) return none;
+  if ((c->H + c->PT + c->PB - c->KH) / c->SH + 1 != c->OH ||
+      (c->W + c->PL + c->PR - c->KW) / c->SW + 1 != c->OW)
+    return none;
+  int64_t n;
+  int64_t *zx = ints(mlirOperationGetOperand(conv, 3), 1, &n);
+  int64_t *zw = ints(mlirOperationGetOperand(conv, 4), 1, &n);
+  int ok = zx && zw && zw[0] == 0;
+  c->zx = zx ? zx[0] : 0;
+  free(zx), free(zw);
+  if (!ok) return none;
+  int64_t nw, nb;
+  int64_t *wv = ints(w, -1, &nw);
+  int64_t *bv = ints(b, c->OC, &nb);
+  if (!wv || !bv || nw != c->OC * c->KH * c->KW * c->C) { free(wv), free(bv); return none; }
+
+  c->pointwise = c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 &&
+                 !(pad[0] | pad[1] | pad[2] | pad[3]);
+  c->Cp = (c->C + 3) / 4 * 4, c->C4 = c->Cp / 4;
+  c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
+  c->OCB = (c->OC + 15) / 16, c->OCP = c->OCB * 16;
+  size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
+  c->wpack = calloc(wbytes, 1);
+  c->bias = calloc((size_t)c->OCP, sizeof(int64_t));
+  if (!c->wpack || !c->bias) { free(wv), free(bv); convFree(c); return none; }
+  for (int64_t o = 0; o < c->OC; ++o) {
+    int64_t sum = 0;
+    for (int64_t kh = 0; kh < c->KH; ++kh)
+      for (int64_t kw = 0; kw < c->KW; ++kw)
+        for (int64_t ci = 0; ci < c->C; ++ci) {
+          int64_t v = wv[((o * c->KH + kh) * c->KW + kw) * c->C + ci];
+          sum += v;
+          size_t at = (size_t)(((((o / 16) * c->KH + kh) * c->KW + kw) * c->C4 + ci / 4) * 64 +
+                               (o % 16) * 4 + ci % 4);
+          c->wpack[at] = (int8_t)v;
+        }
+    c->bias[o] = bv[nb == 1 ? 0 : o] - (c->zx + 128) * sum;
+  }
+  free(wv), free(bv);
+
+  /* The epilogue: rescale (+ clamp) when the conv's only user is one. */
+  MlirOperation result = conv;
+  MlirOperation rs = onlyUser(y);
+  char rm[96], iu[32], ou[32];
+  if (qoOpIs(rs, "tosa.rescale") && mlirOperationGetNumOperands(rs) == 5 &&
+      isIntTensor(mlirOperationGetResult(rs, 0), 8) &&
+      attrText(rs, "rounding_mode", rm, sizeof rm) && strstr(rm, "SINGLE_ROUND") &&
+      (!attrText(rs, "input_unsigned", iu, sizeof iu) || !strcmp(iu, "false")) &&
+      (!attrText(rs, "output_unsigned", ou, sizeof ou) || !strcmp(ou, "false"))) {
+    int64_t nm, ns, ni, no;
+    int64_t *m = ints(mlirOperationGetOperand(rs, 1), c->OC, &nm);
+    int64_t *sh = ints(mlirOperationGetOperand(rs, 2), c->OC, &ns);
+    int64_t *izp = ints(mlirOperationGetOperand(rs, 3), 1, &ni);
+    int64_t *ozp = ints(mlirOperationGetOperand(rs, 4), 1, &no);
+    int good = m && sh && izp && ozp && izp[0] == 0 && nm == ns;
+    for (int64_t i = 0; good && i < ns; ++i) good = sh[i] >= 2 && sh[i] <= 62;
+    if (good) {
+      c->mult = calloc((size_t)c->OCP, sizeof(int64_t));
+      c->rnd = calloc((size_t)c->OCP, sizeof(int64_t));
+      c->shift = calloc((size_t)c->OCP, sizeof(int64_t));
+      good = c->mult && c->rnd && c->shift;
+    }
+    if (good) {
+      for (int64_t o = 0; o < c->OCP; ++o) {
+        int64_t k = o < c->OC ? (nm == 1 ? 0 : o) : 0;
+        c->mult[o] = m[k], c->shift[o] = sh[k], c->rnd[o] = (int64_t)1 << (sh[k] - 1);
+      }
+      c->outI8 = 1, c->ozp = ozp[0], c->lo = -128, c->hi = 127;
+      result = rs;
+      /* A following int8 clamp narrows the bounds. */
+      MlirOperation cl = onlyUser(mlirOperationGetResult(rs, 0));
+      if (qoOpIs(cl, "tosa.clamp") && isIntTensor(mlirOperationGetResult(cl, 0), 8)) {
+        MlirAttribute lo = mlirOperationGetAttributeByName(cl, qoStr("min_val"));
+        MlirAttribute hi = mlirOperationGetAttributeByName(cl, qoStr("max_val"));
+        if (!mlirAttributeIsNull(lo) && !mlirAttributeIsNull(hi) && mlirAttributeIsAInteger(lo) &&
+            mlirAttributeIsAInteger(hi)) {
+          int64_t l = mlirIntegerAttrGetValueInt(lo), h = mlirIntegerAttrGetValueInt(hi);
+          c->lo = l > c->lo ? l : c->lo, c->hi = h < c->hi ? h : c->hi;
+          if (c->lo > c->hi) c->lo = c->hi;
+          result = cl;
+        }
+      }
+    } else {
+      free(c->mult), free(c->rnd), free(c->shift);
+      c->mult = c->rnd = c->shift = NULL;
+    }
+    free(m), free(sh), free(izp), free(ozp);
+  }
+  return result;
+}
+
+/* ---- text emission ----------------------------------------------------------- */
+
+typedef struct Gen {
+  Buf *b;
+  const Conv *c;
+  int isa;
+  int id; /* SSA counter */
+} Gen;
+
+/* A fresh SSA name in `out` ("%t<k>"). */
+static const char *fresh(Gen *g, char *out) {
+  snprintf(out, 40, "%%t%d", g->id++);
+  return out;
+}
+
+/* %t = arith.constant k : index */
+static const char *cidx(Gen *g, char *out, int64_t k) {
+  bp(g->b, "    %s = arith.constant %lld : index\n", fresh(g, out), (long long)k);
+  return out;
+}
+
+/* %t = affine.apply affine_map<(dims) -> (expr)>(args) */
+static const char *aff(Gen *g, char *out, const char *dims, const char *args, const char *fmt, ...) {
+  char expr[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(expr, sizeof expr, fmt, ap);
+  va_end(ap);
+  bp(g->b, "    %s = affine.apply affine_map<(%s) -> (%s)>(%s)\n", fresh(g, out), dims, expr, args);
+  return out;
+}
+
+static void hexArray(Buf *b, const void *data, size_t bytes) {
+  static const char hx[] = "0123456789ABCDEF";
+  const unsigned char *p = data;
+  bp(b, "\"0x");
+  for (size_t i = 0; i < bytes; ++i) bp(b, "%c%c", hx[p[i] >> 4], hx[p[i] & 15]);
+  bp(b, "\"");
+}
+
+static void emitGlobals(Buf *b, const char *name, const Conv *c) {
+  size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
+  bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxi8> = dense<", name, wbytes);
+  hexArray(b, c->wpack, wbytes);
+  bp(b, "> {alignment = 64 : i64}\n");
+  int32_t *b32 = malloc((size_t)c->OCP * 4);
+  if (!b32) { b->oom = 1; return; }
+  for (int64_t i = 0; i < c->OCP; ++i) b32[i] = (int32_t)(uint32_t)c->bias[i]; /* wraps like the accumulator */
+  bp(b, "  memref.global \"private\" constant @%s_b : memref<%lldxi32> = dense<", name, (long long)c->OCP);
+  hexArray(b, b32, (size_t)c->OCP * 4);
+  bp(b, "> {alignment = 64 : i64}\n");
+  free(b32);
+  if (c->outI8) {
+    const int64_t *arr[3] = {c->mult, c->rnd, c->shift};
+    const char *suf[3] = {"m", "r", "s"};
+    for (int k = 0; k < 3; ++k) {
+      bp(b, "  memref.global \"private\" constant @%s_%s : memref<%lldxi64> = dense<", name, suf[k],
+         (long long)c->OCP);
+      hexArray(b, arr[k], (size_t)c->OCP * 8);
+      bp(b, "> {alignment = 64 : i64}\n");
+    }
+  }
+}
+
+#define MAXACC 32
+
+/* One R x J register tile. `n`, `oh`, `ow` (spatial) or `p` (pointwise, in
+ * `ow`) and `ob` (first 16-channel block) are index values. */
+static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const char *oh,
+                     const char *ow, const char *ob) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  char t0[40], t1[40], t2[40], args[160];
+  int RJ = R * J;
+  char acc[MAXACC][40];
+  const char *outT = c->outI8 ? "i8" : "i32";
+  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
+  (void)TOTY;
+  /* Accumulators start at the (compensated) bias. */
+  char binit[4][40];
+  for (int j = 0; j < J; ++j) {
+    snprintf(args, sizeof args, "%s", ob);
+    aff(g, t0, "d0", args, "(d0 + %d) * 16", j);
+    bp(b, "    %s = vector.load %%bias[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, binit[j]), t0,
+       (long long)c->OCP);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < J; ++j) snprintf(acc[r * J + j], 40, "%s", binit[j]);
+
+  /* The reduction loops over kh, kw, c/4 (loops of one trip omitted). */
+  int64_t trips[3] = {c->KH, c->KW, c->C4};
+  char iv[3][40];
+  int open[3] = {0, 0, 0};
+  char res[3][40];
+  for (int l = 0; l < 3; ++l) {
+    if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
+    open[l] = 1;
+    char ub[40];
+    cidx(g, ub, trips[l]);
+    fresh(g, iv[l]);
+    fresh(g, res[l]);
+    bp(b, "    %s:%d = scf.for %s = %%c0 to %s step %%c1 iter_args(", res[l], RJ, iv[l], ub);
+    char nacc[MAXACC][40];
+    for (int k = 0; k < RJ; ++k) {
+      fresh(g, nacc[k]);
+      bp(b, "%s%s = %s", k ? ", " : "", nacc[k], acc[k]);
+    }
+    bp(b, ") -> (");
+    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    bp(b, ") {\n");
+    for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s", nacc[k]);
+  }
+  /* Body: J weight vectors, R broadcast activations, R*J dot products. */
+  char wv[4][40], wz[4][40];
+  for (int j = 0; j < J; ++j) {
+    snprintf(args, sizeof args, "%s, %s, %s, %s", ob, iv[0], iv[1], iv[2]);
+    aff(g, t0, "d0, d1, d2, d3", args, "((((d0 + %d) * %lld + d1) * %lld + d2) * %lld + d3) * 64", j,
+        (long long)c->KH, (long long)c->KW, (long long)c->C4);
+    bp(b, "    %s = vector.load %%wgt[%s] : memref<%lldxi8>, vector<64xi8>\n", fresh(g, wv[j]), t0,
+       (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
+    if (g->isa != ISA_VNNI512)
+      bp(b, "    %s = arith.extsi %s : vector<64xi8> to vector<64xi32>\n", fresh(g, wz[j]), wv[j]);
+  }
+  char evens[400] = "", odds[400] = "", evens2[200] = "", odds2[200] = "";
+  for (int i = 0; i < 32; ++i) {
+    size_t l = strlen(evens);
+    snprintf(evens + l, sizeof evens - l, "%s%d", i ? ", " : "", 2 * i);
+    l = strlen(odds);
+    snprintf(odds + l, sizeof odds - l, "%s%d", i ? ", " : "", 2 * i + 1);
+    if (i < 16) {
+      l = strlen(evens2);
+      snprintf(evens2 + l, sizeof evens2 - l, "%s%d", i ? ", " : "", 2 * i);
+      l = strlen(odds2);
+      snprintf(odds2 + l, sizeof odds2 - l, "%s%d", i ? ", " : "", 2 * i + 1);
+    }
+  }
+  char nxt[MAXACC][40];
+  for (int r = 0; r < R; ++r) {
+    if (c->pointwise) {
+      snprintf(args, sizeof args, "%s, %s", ow, iv[2]);
+      aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + d1", r, (long long)c->C4);
+    } else {
+      snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], iv[2]);
+      aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
+          "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5", (long long)c->Hp,
+          (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->C4);
+    }
+    bp(b, "    %s = memref.load %%xq[%s] : memref<%lldxi32>\n", fresh(g, t1), t0,
+       (long long)(c->N * c->Hp * c->Wp * c->C4));
+    bp(b, "    %s = vector.broadcast %s : i32 to vector<16xi32>\n", fresh(g, t2), t1);
+    char a[40], az[40];
+    bp(b, "    %s = vector.bitcast %s : vector<16xi32> to vector<64xi8>\n", fresh(g, a), t2);
+    if (g->isa != ISA_VNNI512)
+      bp(b, "    %s = arith.extui %s : vector<64xi8> to vector<64xi32>\n", fresh(g, az), a);
+    for (int j = 0; j < J; ++j) {
+      int k = r * J + j;
+      if (g->isa == ISA_VNNI512) {
+        bp(b, "    %s = llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.512\"(%s, %s, %s) : "
+              "(vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>\n",
+           fresh(g, nxt[k]), acc[k], a, wv[j]);
+      } else {
+        char p[40], e[40], o[40], s2[40], e2[40], o2[40], s4[40];
+        bp(b, "    %s = arith.muli %s, %s : vector<64xi32>\n", fresh(g, p), az, wz[j]);
+        bp(b, "    %s = vector.shuffle %s, %s [%s] : vector<64xi32>, vector<64xi32>\n", fresh(g, e), p, p, evens);
+        bp(b, "    %s = vector.shuffle %s, %s [%s] : vector<64xi32>, vector<64xi32>\n", fresh(g, o), p, p, odds);
+        bp(b, "    %s = arith.addi %s, %s : vector<32xi32>\n", fresh(g, s2), e, o);
+        bp(b, "    %s = vector.shuffle %s, %s [%s] : vector<32xi32>, vector<32xi32>\n", fresh(g, e2), s2, s2, evens2);
+        bp(b, "    %s = vector.shuffle %s, %s [%s] : vector<32xi32>, vector<32xi32>\n", fresh(g, o2), s2, s2, odds2);
+        bp(b, "    %s = arith.addi %s, %s : vector<16xi32>\n", fresh(g, s4), e2, o2);
+        bp(b, "    %s = arith.addi %s, %s : vector<16xi32>\n", fresh(g, nxt[k]), acc[k], s4);
+      }
+    }
+  }
+  for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s", nxt[k]);
+  /* Close the loops, innermost first. */
+  for (int l = 2; l >= 0; --l) {
+    if (!open[l]) continue;
+    bp(b, "    scf.yield ");
+    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
+    bp(b, " : ");
+    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    bp(b, "\n    }\n");
+    for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
+  }
+
+  /* Epilogue and store. */
+  char mask[40] = "";
+  int rem = (int)(c->OC % 16);
+  if (maskLast && rem)
+    bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), rem);
+  for (int j = 0; j < J; ++j) {
+    char mv[40], rv[40], sv[40];
+    if (c->outI8) {
+      snprintf(args, sizeof args, "%s", ob);
+      aff(g, t0, "d0", args, "(d0 + %d) * 16", j);
+      bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, mv), t0, (long long)c->OCP);
+      bp(b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, rv), t0, (long long)c->OCP);
+      bp(b, "    %s = vector.load %%shf[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, sv), t0, (long long)c->OCP);
+    }
+    for (int r = 0; r < R; ++r) {
+      if (c->pointwise) {
+        snprintf(args, sizeof args, "%s, %s", ow, ob);
+        aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + (d1 + %d) * 16", r, (long long)c->OC, j);
+      } else {
+        snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, ob);
+        aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + (d3 + %d) * 16",
+            (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
+      }
+      const char *v = acc[r * J + j];
+      char val[40];
+      const char *vt = "vector<16xi32>";
+      if (c->outI8) {
+        char e[40], m1[40], a1[40], s1[40], z1[40], l1[40], h1[40];
+        bp(b, "    %s = arith.extsi %s : vector<16xi32> to vector<16xi64>\n", fresh(g, e), v);
+        bp(b, "    %s = arith.muli %s, %s : vector<16xi64>\n", fresh(g, m1), e, mv);
+        bp(b, "    %s = arith.addi %s, %s : vector<16xi64>\n", fresh(g, a1), m1, rv);
+        bp(b, "    %s = arith.shrsi %s, %s : vector<16xi64>\n", fresh(g, s1), a1, sv);
+        bp(b, "    %s = arith.addi %s, %%ozp : vector<16xi64>\n", fresh(g, z1), s1);
+        bp(b, "    %s = arith.maxsi %s, %%lo : vector<16xi64>\n", fresh(g, l1), z1);
+        bp(b, "    %s = arith.minsi %s, %%hi : vector<16xi64>\n", fresh(g, h1), l1);
+        bp(b, "    %s = arith.trunci %s : vector<16xi64> to vector<16xi8>\n", fresh(g, val), h1);
+        vt = "vector<16xi8>";
+      } else {
+        snprintf(val, 40, "%s", v);
+      }
+      if (mask[0] && j == J - 1)
+        bp(b, "    vector.maskedstore %%y1[%s], %s, %s : memref<%lldx%s>, vector<16xi1>, %s\n", t0, mask, val,
+           (long long)(c->N * c->OH * c->OW * c->OC), outT, vt);
+      else
+        bp(b, "    vector.store %s, %%y1[%s] : memref<%lldx%s>, %s\n", val, t0,
+           (long long)(c->N * c->OH * c->OW * c->OC), outT, vt);
+    }
+  }
+}
+
+/* Register tile: R pixels x J blocks of 16 output channels (32 zmm). */
+static int tileRows(int J) { return J >= 4 ? 6 : J == 3 ? 8 : J == 2 ? 12 : 14; }
+
+/* The loops over pixels for blocks [ob, ob + J) (ob: index value). */
+static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const char *oh, const char *ob) {
+  const Conv *c = g->c;
+  int64_t P = c->pointwise ? c->N * c->H * c->W : c->OW;
+  int R = tileRows(J);
+  if (R > P) R = (int)P;
+  int64_t main = P / R * R;
+  int rem = (int)(P - main);
+  char ub[40], step[40], pv[40], cv[40];
+  if (main > 0) {
+    cidx(g, ub, main);
+    cidx(g, step, R);
+    bp(g->b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, pv), ub, step);
+    emitTile(g, R, J, maskLast, n, oh, pv, ob);
+    bp(g->b, "    }\n");
+  }
+  if (rem > 0) {
+    cidx(g, cv, main);
+    emitTile(g, rem, J, maskLast, n, oh, cv, ob);
+  }
+}
+
+/* The 16-channel block loops (full J-block tiles, then the rest). */
+static void emitBlockLoops(Gen *g, const char *n, const char *oh) {
+  const Conv *c = g->c;
+  int64_t full = c->OC / 16;
+  int J = full >= 4 ? 4 : full >= 1 ? (int)full : 1;
+  int64_t obFull = full / J * J;
+  int Jr = (int)(c->OCB - obFull);
+  char ub[40], step[40], ob[40], cv[40];
+  if (obFull > 0) {
+    cidx(g, ub, obFull);
+    cidx(g, step, J);
+    bp(g->b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, ob), ub, step);
+    emitPixelLoops(g, J, 0, n, oh, ob);
+    bp(g->b, "    }\n");
+  }
+  if (Jr > 0) {
+    cidx(g, cv, obFull);
+    emitPixelLoops(g, Jr, 1, n, oh, cv);
+  }
+}
+
+static const char *elemT(const Conv *c) { return c->outI8 ? "i8" : "i32"; }
+
+static void memrefType(Buf *b, const int64_t *d, int rank, const char *et) {
+  bp(b, "memref<");
+  for (int i = 0; i < rank; ++i) bp(b, "%lldx", (long long)d[i]);
+  bp(b, "%s>", et);
+}
+
+static void emitSignature(Buf *b, const char *name, const char *suffix, const Conv *c) {
+  int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
+  bp(b, "  func.func private @%s%s(%%x: ", name, suffix);
+  memrefType(b, xd, 4, "i8");
+  bp(b, ", %%y: ");
+  memrefType(b, yd, 4, elemT(c));
+  bp(b, ")");
+}
+
+static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv *c, int isa) {
+  Gen gen = {b, c, isa, 0}, *g = &gen;
+  emitSignature(b, name, suffix, c);
+  if (kIsaFeatures[isa])
+    bp(b, " attributes {target_features = #llvm.target_features<[%s]>}", kIsaFeatures[isa]);
+  bp(b, " {\n    %%c0 = arith.constant 0 : index\n    %%c1 = arith.constant 1 : index\n");
+  long long XB = (long long)(c->N * c->Hp * c->Wp * c->Cp);
+  long long TOT = (long long)(c->N * c->H * c->W * c->C);
+  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
+  bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
+  bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
+     (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
+  bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
+     (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, elemT(c), TOTY, elemT(c));
+  int padded = c->Hp != c->H || c->Wp != c->W || c->Cp != c->C;
+  if (padded) {
+    int8_t pb = (int8_t)((uint8_t)c->zx ^ 0x80);
+    bp(b, "    %%padv = arith.constant %d : i8\n", pb);
+    bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
+  }
+  /* Copy the input in, s8 -> u8. */
+  char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], s[40], d[40], v[40], u[40], args[128];
+  int64_t span = padded ? c->C : TOT;
+  int VW = 64;
+  while (span % VW) VW /= 2;
+  bp(b, "    %%flip = arith.constant dense<-128> : vector<%dxi8>\n", VW);
+  if (!padded) {
+    cidx(g, ub, TOT), cidx(g, st, VW);
+    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i0), ub, st);
+    snprintf(s, sizeof s, "%s", i0), snprintf(d, sizeof d, "%s", i0);
+  } else {
+    const int64_t lim[3] = {c->N, c->H, c->W};
+    char *ivs[3] = {i0, i1, i2};
+    for (int k = 0; k < 3; ++k) {
+      cidx(g, ub, lim[k]);
+      bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, ivs[k]), ub);
+    }
+    cidx(g, ub, c->C), cidx(g, st, VW);
+    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i3), ub, st);
+    snprintf(args, sizeof args, "%s, %s, %s, %s", i0, i1, i2, i3);
+    aff(g, s, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
+        (long long)c->W, (long long)c->C);
+    aff(g, d, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
+        (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)c->Cp);
+  }
+  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldxi8>, vector<%dxi8>\n", fresh(g, v), s, TOT, VW);
+  bp(b, "    %s = arith.xori %s, %%flip : vector<%dxi8>\n", fresh(g, u), v, VW);
+  bp(b, "    vector.store %s, %%xp[%s] : memref<%lldxi8>, vector<%dxi8>\n", u, d, XB, VW);
+  bp(b, padded ? "    }\n    }\n    }\n    }\n" : "    }\n");
+  bp(b, "    %%xq = memref.view %%xp[%%c0][] : memref<%lldxi8> to memref<%lldxi32>\n", XB, XB / 4);
+  bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxi8>\n", name,
+     (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
+  bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
+  if (c->outI8) {
+    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->ozp);
+    bp(b, "    %%lo = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->lo);
+    bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
+  }
+  if (c->pointwise) {
+    emitBlockLoops(g, "%c0", "%c0");
+  } else {
+    char n[40], oh[40];
+    cidx(g, ub, c->N);
+    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, n), ub);
+    cidx(g, ub, c->OH);
+    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, oh), ub);
+    emitBlockLoops(g, n, oh);
+    bp(b, "    }\n    }\n");
+  }
+  bp(b, "    memref.dealloc %%xp : memref<%lldxi8>\n    return\n  }\n", XB);
+}
+
+/* The dispatcher: the best kernel @qo_isa() allows. */
+static void emitDispatch(Buf *b, const char *name, const Conv *c) {
+  emitSignature(b, name, "", c);
+  bp(b, " {\n"
+        "    %%isa = func.call @qo_isa() : () -> i32\n"
+        "    %%two = arith.constant 2 : i32\n"
+        "    %%one = arith.constant 1 : i32\n"
+        "    %%v = arith.cmpi sge, %%isa, %%two : i32\n"
+        "    %%a = arith.cmpi sge, %%isa, %%one : i32\n"
+        "    scf.if %%v {\n"
+        "      func.call @%s_avx512_vnni(%%x, %%y) : (", name);
+  int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
+  char sig[256];
+  Buf sb = {0};
+  memrefType(&sb, xd, 4, "i8");
+  bp(&sb, ", ");
+  memrefType(&sb, yd, 4, elemT(c));
+  snprintf(sig, sizeof sig, "%s", sb.s ? sb.s : "");
+  free(sb.s);
+  bp(b, "%s) -> ()\n    } else {\n      scf.if %%a {\n"
+        "        func.call @%s_avx2(%%x, %%y) : (%s) -> ()\n      } else {\n"
+        "        func.call @%s_portable(%%x, %%y) : (%s) -> ()\n      }\n    }\n    return\n  }\n",
+     sig, name, sig, name, sig);
+}
+
+
+static const char *const kIsaSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx512_vnni"};
+
+/* ---- the pass ------------------------------------------------------------------ */
+
+/* Appends `func.func private @name(memref x, memref y)` carrying the kernel
+ * module's text in `qo.kernel` (quant-materialize-kernels parses it after
+ * bufferization: the buffer deallocation passes reject llvm.call_intrinsic,
+ * whose memory effects are unknown) and `qo.kernel_dispatch` when the text
+ * calls @qo_isa. The text is checked to parse now, so errors point here. */
+static int declare(MlirOperation module, const char *name, const Conv *c, int dispatch,
+                   const char *text, MlirLocation loc) {
+  MlirContext ctx = mlirOperationGetContext(module);
+  /* (Checked with @qo_isa declared: quant-materialize-kernels defines it.) */
+  Buf ck = {0};
+  bp(&ck, "module {\n  func.func private @qo_isa() -> i32\n%s", text + strlen("module {\n"));
+  MlirModule check = ck.oom ? (MlirModule){NULL} : mlirModuleCreateParse(ctx, qoStr(ck.s));
+  free(ck.s);
+  if (mlirModuleIsNull(check)) {
+    mlirEmitError(loc, "quant-x86-kernels: internal error: generated kernel does not parse");
+    if (getenv("QO_DUMP_KERNELS")) fputs(text, stderr);
+    return -1;
+  }
+  mlirModuleDestroy(check);
+  Buf d = {0};
+  emitSignature(&d, name, "", c);
+  bp(&d, "\n");
+  /* emitSignature names the arguments; a declaration must not. */
+  char *p = strstr(d.s, "(%x: ");
+  MlirOperation decl = {NULL};
+  if (p && !d.oom) {
+    Buf e = {0};
+    int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
+    bp(&e, "func.func private @%s(", name);
+    memrefType(&e, xd, 4, "i8");
+    bp(&e, ", ");
+    memrefType(&e, yd, 4, elemT(c));
+    bp(&e, ")");
+    if (!e.oom) decl = mlirOperationCreateParse(ctx, qoStr(e.s), qoStr("quant-x86-kernels"));
+    free(e.s);
+  }
+  free(d.s);
+  if (mlirOperationIsNull(decl)) {
+    mlirEmitError(loc, "quant-x86-kernels: internal error: bad kernel declaration");
+    return -1;
+  }
+  mlirOperationSetAttributeByName(decl, qoStr("qo.kernel"), mlirStringAttrGet(ctx, qoStr(text)));
+  if (dispatch) mlirOperationSetAttributeByName(decl, qoStr("qo.kernel_dispatch"), mlirUnitAttrGet(ctx));
+  MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
+  mlirBlockAppendOwnedOperation(body, decl);
+  return 0;
+}
+
+static MlirNamedAttribute namedAttr(MlirContext ctx, const char *n, MlirAttribute a) {
+  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, qoStr(n)), a);
+}
+
+static MlirType memrefOf(MlirType tensor) {
+  intptr_t rank = mlirShapedTypeGetRank(tensor);
+  int64_t d[8];
+  for (intptr_t i = 0; i < rank; ++i) d[i] = mlirShapedTypeGetDimSize(tensor, i);
+  return mlirMemRefTypeContiguousGet(mlirShapedTypeGetElementType(tensor), rank, d, mlirAttributeGetNull());
+}
+
+/* Replaces conv .. last by the call of @name. */
+static void rewriteCall(MlirOperation conv, MlirOperation last, const char *name) {
+  MlirContext ctx = mlirOperationGetContext(conv);
+  MlirLocation loc = mlirOperationGetLocation(conv);
+  MlirValue x = mlirOperationGetOperand(conv, 0);
+  MlirValue out = mlirOperationGetResult(last, 0);
+  MlirType outT = mlirValueGetType(out);
+  MlirType xm = memrefOf(mlirValueGetType(x)), ym = memrefOf(outT);
+  MlirNamedAttribute ro = namedAttr(ctx, "read_only", mlirUnitAttrGet(ctx));
+  MlirValue xb = mlirOperationGetResult(
+      qoCreateOpBefore(conv, "bufferization.to_buffer", loc, 1, &x, 1, &xm, 1, &ro), 0);
+  int32_t seg[2] = {0, 0};
+  MlirNamedAttribute al[2] = {
+      namedAttr(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, seg)),
+      namedAttr(ctx, "alignment", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 64))};
+  MlirValue yb = mlirOperationGetResult(qoCreateOpBefore(conv, "memref.alloc", loc, 0, NULL, 1, &ym, 2, al), 0);
+  MlirValue args[2] = {xb, yb};
+  MlirNamedAttribute callee = namedAttr(ctx, "callee", mlirFlatSymbolRefAttrGet(ctx, qoStr(name)));
+  qoCreateOpBefore(conv, "func.call", loc, 2, args, 0, NULL, 1, &callee);
+  MlirNamedAttribute tt[2] = {namedAttr(ctx, "restrict", mlirUnitAttrGet(ctx)),
+                              namedAttr(ctx, "writable", mlirUnitAttrGet(ctx))};
+  MlirValue y = mlirOperationGetResult(
+      qoCreateOpBefore(conv, "bufferization.to_tensor", loc, 1, &yb, 1, &outT, 2, tt), 0);
+  mlirValueReplaceAllUsesOfWith(out, y);
+  /* Erase last .. conv (each now unused). */
+  for (MlirOperation op = last;;) {
+    MlirOperation prev = qoDefiningOp(mlirOperationGetOperand(op, 0));
+    int done = mlirOperationEqual(op, conv);
+    mlirOperationDestroy(op);
+    if (done) break;
+    op = prev;
+  }
+}
+
+static int parseIsa(const char *v) {
+  if (!strcmp(v, "auto")) return -1;
+  if (!strcmp(v, "off")) return -2;
+  for (int i = 0; i < ISA_COUNT; ++i)
+    if (!strcmp(v, kIsaName[i])) return i;
+  return -3;
+}
+
+static void run(MlirOperation module, MlirExternalPass pass, const char *const *values) {
+  int isa = parseIsa(values[0]);
+  if (isa == -2) return;
+  qoOpList convs = {0};
+  qoCollectOps(module, "tosa.conv2d", &convs);
+  int counter = 0;
+  for (size_t i = 0; i < convs.size; ++i) {
+    Conv c;
+    MlirOperation conv = convs.ops[i];
+    MlirOperation last = matchConv(conv, &c);
+    if (mlirOperationIsNull(last)) continue;
+    char name[64];
+    do snprintf(name, sizeof name, "qo_conv%d", counter++);
+    while (qoModuleHasSymbol(module, name));
+    Buf b = {0};
+    bp(&b, "module {\n");
+    emitGlobals(&b, name, &c);
+    if (isa >= 0) {
+      emitKernel(&b, name, "", &c, isa);
+    } else {
+      for (int k = 0; k < ISA_COUNT; ++k) emitKernel(&b, name, kIsaSuffix[k], &c, k);
+      emitDispatch(&b, name, &c);
+    }
+    bp(&b, "}\n");
+    MlirLocation loc = mlirOperationGetLocation(conv);
+    if (b.oom || declare(module, name, &c, isa == -1, b.s, loc)) {
+      if (b.oom) mlirEmitError(loc, "quant-x86-kernels: out of memory");
+      free(b.s), convFree(&c), qoOpListFree(&convs);
+      mlirExternalPassSignalFailure(pass);
+      return;
+    }
+    free(b.s);
+    char msg[160];
+    snprintf(msg, sizeof msg, "int8 conv2d -> @%s (%s, %s epilogue)", name,
+             c.pointwise ? "pointwise GEMM" : "implicit GEMM", c.outI8 ? "requantize+clamp" : "int32");
+    qoEmitRemark(loc, msg);
+    rewriteCall(conv, last, name);
+    convFree(&c);
+  }
+  qoOpListFree(&convs);
+}
+
+static const qoPassOptionDef kOptions[] = {
+    {"isa", "auto", "auto (all kernels + run-time dispatch; QO_ISA=portable|avx2|avx512-vnni "
+                    "lowers the choice), avx512-vnni, avx2, portable, or off"},
+};
+
+static int validate(const char *const *values, char **error) {
+  if (parseIsa(values[0]) == -3) {
+    *error = strdup("quant-x86-kernels: isa must be one of auto, avx512-vnni, avx2, portable, off");
+    return -1;
+  }
+  return 0;
+}
+
+const qoPassDef qoX86KernelsPass = {
+    .argument = "quant-x86-kernels",
+    .anchor = "builtin.module",
+    .summary = "Replace int8 conv2d/matmul (+ requantize, clamp) with generated VNNI/AVX2/portable kernels",
+    .options = kOptions,
+    .numOptions = 1,
+    .validate = validate,
+    .run = run,
+};
