@@ -36,7 +36,7 @@ MlirContext qoContextCreate(void) {
   /* Dialects quant-opt's passes create ops of (external passes cannot
    * declare dependent dialects through the C API). */
   static const char *const kLoad[] = {"arith", "math", "tensor", "func", "tosa", "quant", "linalg",
-                                      "bufferization", "memref", "vector", "scf", "affine", "llvm"};
+                                      "bufferization", "memref", "vector", "scf", "affine", "llvm", "omp"};
   for (size_t i = 0; i < sizeof kLoad / sizeof *kLoad; ++i)
     mlirContextGetOrLoadDialect(ctx, mlirStringRefCreateFromCString(kLoad[i]));
   if (mlirLogicalResultIsFailure(qoLoadQoDialect(ctx))) {

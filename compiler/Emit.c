@@ -362,8 +362,10 @@ MlirLogicalResult qoEmitSharedLibrary(MlirModule lowered, const qoSignature *sig
   if (ok) {
     const char *cc = getenv("QO_CC");
     if (!cc || !*cc) cc = "cc";
+    /* libomp only when the kernels use threads (--as-needed). */
     char *argv[] = {(char *)cc, "-shared", "-fPIC", "-O2", "-fvisibility=hidden",
-                    "-o", tmpOut, obj, wrap, versArg, "-lm", NULL};
+                    "-o", tmpOut, obj, wrap, versArg, "-lm", "-Wl,--as-needed",
+                    "-L" QO_LIBOMP_DIR, "-Wl,-rpath," QO_LIBOMP_DIR, "-lomp", NULL};
     int rc = runCmd(argv);
     if (rc != 0) {
       *error = fmt("linking the shared library with '%s' failed (exit %s); set QO_CC to a C compiler",

@@ -23,7 +23,9 @@ qoJit *qoJitCreate(MlirModule lowered, const qoSignature *sig, int optLevel,
   qoJit *j = calloc(1, sizeof *j);
   if (!j) return NULL;
   j->sig = *sig;
-  j->ee = mlirExecutionEngineCreate(lowered, optLevel, 0, NULL, false, false);
+  /* The generated kernels' threads call into LLVM's OpenMP runtime. */
+  MlirStringRef libs[1] = {mlirStringRefCreateFromCString(QO_LIBOMP_PATH)};
+  j->ee = mlirExecutionEngineCreate(lowered, optLevel, 1, libs, false, false);
   if (mlirExecutionEngineIsNull(j->ee)) {
     if (error) *error = strdup("JIT compilation failed (is the module lowered to the LLVM dialect?)");
     free(j);

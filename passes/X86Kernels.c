@@ -263,7 +263,8 @@ typedef struct Gen {
   Buf *b;
   const Conv *c;
   int isa;
-  int id; /* SSA counter */
+  int parallel; /* OpenMP worksharing over the outer tasks */
+  int id;       /* SSA counter */
 } Gen;
 
 /* A fresh SSA name in `out` ("%t<k>"). */
@@ -495,47 +496,135 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
 /* Register tile: R pixels x J blocks of 16 output channels (32 zmm). */
 static int tileRows(int J) { return J >= 4 ? 6 : J == 3 ? 8 : J == 2 ? 12 : 14; }
 
-/* The loops over pixels for blocks [ob, ob + J) (ob: index value). */
-static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const char *oh, const char *ob) {
-  const Conv *c = g->c;
-  int64_t P = c->pointwise ? c->N * c->H * c->W : c->OW;
+/* The loops over `count` pixels from `base` (index value; the pixel is the
+ * output column for spatial convs, the flattened pixel for pointwise ones)
+ * for the channel blocks [ob, ob + J). */
+static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const char *oh, const char *ob,
+                           const char *base, int64_t count) {
   int R = tileRows(J);
-  if (R > P) R = (int)P;
-  int64_t main = P / R * R;
-  int rem = (int)(P - main);
-  char ub[40], step[40], pv[40], cv[40];
+  if (R > count) R = (int)count;
+  int64_t main = count / R * R;
+  int rem = (int)(count - main);
+  char ub[40], step[40], pv[40], px[40], args[96];
   if (main > 0) {
     cidx(g, ub, main);
     cidx(g, step, R);
     bp(g->b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, pv), ub, step);
-    emitTile(g, R, J, maskLast, n, oh, pv, ob);
+    snprintf(args, sizeof args, "%s, %s", base, pv);
+    aff(g, px, "d0, d1", args, "d0 + d1");
+    emitTile(g, R, J, maskLast, n, oh, px, ob);
     bp(g->b, "    }\n");
   }
   if (rem > 0) {
-    cidx(g, cv, main);
-    emitTile(g, rem, J, maskLast, n, oh, cv, ob);
+    snprintf(args, sizeof args, "%s", base);
+    aff(g, px, "d0", args, "d0 + %lld", (long long)main);
+    emitTile(g, rem, J, maskLast, n, oh, px, ob);
   }
 }
 
-/* The 16-channel block loops (full J-block tiles, then the rest). */
-static void emitBlockLoops(Gen *g, const char *n, const char *oh) {
-  const Conv *c = g->c;
+/* Channel tiling: J blocks of 16 per tile, the last tile narrower (and
+ * masked when OC % 16 != 0). */
+static int tileBlocks(const Conv *c) {
   int64_t full = c->OC / 16;
-  int J = full >= 4 ? 4 : full >= 1 ? (int)full : 1;
-  int64_t obFull = full / J * J;
+  return full >= 4 ? 4 : full >= 1 ? (int)full : 1;
+}
+
+/* All channel tiles for `count` pixels from `base`. */
+static void emitBlockLoops(Gen *g, const char *n, const char *oh, const char *base, int64_t count) {
+  const Conv *c = g->c;
+  int J = tileBlocks(c);
+  int64_t obFull = c->OC / 16 / J * J;
   int Jr = (int)(c->OCB - obFull);
   char ub[40], step[40], ob[40], cv[40];
   if (obFull > 0) {
     cidx(g, ub, obFull);
     cidx(g, step, J);
     bp(g->b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, ob), ub, step);
-    emitPixelLoops(g, J, 0, n, oh, ob);
+    emitPixelLoops(g, J, 0, n, oh, ob, base, count);
     bp(g->b, "    }\n");
   }
   if (Jr > 0) {
     cidx(g, cv, obFull);
-    emitPixelLoops(g, Jr, 1, n, oh, cv);
+    emitPixelLoops(g, Jr, 1, n, oh, cv, base, count);
   }
+}
+
+/* for %t in [0, tasks): an OpenMP worksharing loop when g->parallel. */
+static void openTasks(Gen *g, char *t, int64_t tasks) {
+  char ub[40];
+  cidx(g, ub, tasks);
+  fresh(g, t);
+  if (g->parallel)
+    bp(g->b, "    omp.parallel {\n    omp.wsloop {\n    omp.loop_nest (%s) : index = (%%c0) to (%s) step (%%c1) {\n", t, ub);
+  else
+    bp(g->b, "    scf.for %s = %%c0 to %s step %%c1 {\n", t, ub);
+}
+
+static void closeTasks(Gen *g) {
+  bp(g->b, g->parallel ? "    omp.yield\n    }\n    }\n    omp.terminator\n    }\n" : "    }\n");
+}
+
+/* The whole iteration space, as tasks the threads share:
+ *  - spatial convs: one task per output row (n, oh);
+ *  - pointwise with >= 4 channel tiles: one task per channel tile (the
+ *    weights of a tile stay in cache while all pixels stream past);
+ *  - other pointwise: ~8 chunks of pixels. */
+static void emitTasks(Gen *g) {
+  const Conv *c = g->c;
+  char t[40], args[96], a0[40], a1[40];
+  if (!c->pointwise) {
+    openTasks(g, t, c->N * c->OH);
+    aff(g, a0, "d0", t, "d0 floordiv %lld", (long long)c->OH);
+    aff(g, a1, "d0", t, "d0 mod %lld", (long long)c->OH);
+    emitBlockLoops(g, a0, a1, "%c0", c->OW);
+    closeTasks(g);
+    return;
+  }
+  int64_t P = c->N * c->H * c->W;
+  int J = tileBlocks(c);
+  int64_t fullTiles = c->OC / 16 / J, obFull = fullTiles * J;
+  int Jr = (int)(c->OCB - obFull);
+  int64_t tiles = fullTiles + (Jr > 0);
+  char ob[40], cond[40], lim[40];
+  if (tiles >= 4 || !g->parallel) {
+    if (!g->parallel) {
+      emitBlockLoops(g, "%c0", "%c0", "%c0", P);
+      return;
+    }
+    openTasks(g, t, tiles);
+    if (Jr > 0) {
+      cidx(g, lim, fullTiles);
+      bp(g->b, "    %s = arith.cmpi ult, %s, %s : index\n    scf.if %s {\n", fresh(g, cond), t, lim, cond);
+    }
+    aff(g, ob, "d0", t, "d0 * %d", J);
+    emitPixelLoops(g, J, 0, "%c0", "%c0", ob, "%c0", P);
+    if (Jr > 0) {
+      bp(g->b, "    } else {\n");
+      cidx(g, ob, obFull);
+      emitPixelLoops(g, Jr, 1, "%c0", "%c0", ob, "%c0", P);
+      bp(g->b, "    }\n");
+    }
+    closeTasks(g);
+    return;
+  }
+  int R = tileRows(J);
+  int64_t chunk = (P + 7) / 8;
+  chunk = (chunk + R - 1) / R * R;
+  int64_t chunks = (P + chunk - 1) / chunk, last = P - (chunks - 1) * chunk;
+  openTasks(g, t, chunks);
+  snprintf(args, sizeof args, "%s", t);
+  aff(g, a0, "d0", args, "d0 * %lld", (long long)chunk);
+  if (last != chunk) {
+    cidx(g, lim, chunks - 1);
+    bp(g->b, "    %s = arith.cmpi ult, %s, %s : index\n    scf.if %s {\n", fresh(g, cond), t, lim, cond);
+  }
+  emitBlockLoops(g, "%c0", "%c0", a0, chunk);
+  if (last != chunk) {
+    bp(g->b, "    } else {\n");
+    emitBlockLoops(g, "%c0", "%c0", a0, last);
+    bp(g->b, "    }\n");
+  }
+  closeTasks(g);
 }
 
 static const char *elemT(const Conv *c) { return c->outI8 ? "i8" : "i32"; }
@@ -555,8 +644,9 @@ static void emitSignature(Buf *b, const char *name, const char *suffix, const Co
   bp(b, ")");
 }
 
-static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv *c, int isa) {
-  Gen gen = {b, c, isa, 0}, *g = &gen;
+static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv *c, int isa,
+                       int parallel) {
+  Gen gen = {b, c, isa, parallel, 0}, *g = &gen;
   emitSignature(b, name, suffix, c);
   if (kIsaFeatures[isa])
     bp(b, " attributes {target_features = #llvm.target_features<[%s]>}", kIsaFeatures[isa]);
@@ -616,17 +706,7 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
     bp(b, "    %%lo = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->lo);
     bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
   }
-  if (c->pointwise) {
-    emitBlockLoops(g, "%c0", "%c0");
-  } else {
-    char n[40], oh[40];
-    cidx(g, ub, c->N);
-    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, n), ub);
-    cidx(g, ub, c->OH);
-    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, oh), ub);
-    emitBlockLoops(g, n, oh);
-    bp(b, "    }\n    }\n");
-  }
+  emitTasks(g);
   bp(b, "    memref.dealloc %%xp : memref<%lldxi8>\n    return\n  }\n", XB);
 }
 
@@ -764,6 +844,7 @@ static int parseIsa(const char *v) {
 static void run(MlirOperation module, MlirExternalPass pass, const char *const *values) {
   int isa = parseIsa(values[0]);
   if (isa == -2) return;
+  double minOps = strtod(values[1], NULL);
   qoOpList convs = {0};
   qoCollectOps(module, "tosa.conv2d", &convs);
   int counter = 0;
@@ -775,13 +856,16 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
     char name[64];
     do snprintf(name, sizeof name, "qo_conv%d", counter++);
     while (qoModuleHasSymbol(module, name));
+    /* Threads only where the work pays for waking them. */
+    double ops = 2.0 * c.N * c.OH * c.OW * c.OC * c.KH * c.KW * c.C;
+    int par = minOps >= 0 && ops >= minOps;
     Buf b = {0};
     bp(&b, "module {\n");
     emitGlobals(&b, name, &c);
     if (isa >= 0) {
-      emitKernel(&b, name, "", &c, isa);
+      emitKernel(&b, name, "", &c, isa, par);
     } else {
-      for (int k = 0; k < ISA_COUNT; ++k) emitKernel(&b, name, kIsaSuffix[k], &c, k);
+      for (int k = 0; k < ISA_COUNT; ++k) emitKernel(&b, name, kIsaSuffix[k], &c, k, par);
       emitDispatch(&b, name, &c);
     }
     bp(&b, "}\n");
@@ -794,8 +878,9 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
     }
     free(b.s);
     char msg[160];
-    snprintf(msg, sizeof msg, "int8 conv2d -> @%s (%s, %s epilogue)", name,
-             c.pointwise ? "pointwise GEMM" : "implicit GEMM", c.outI8 ? "requantize+clamp" : "int32");
+    snprintf(msg, sizeof msg, "int8 conv2d -> @%s (%s, %s epilogue%s)", name,
+             c.pointwise ? "pointwise GEMM" : "implicit GEMM", c.outI8 ? "requantize+clamp" : "int32",
+             par ? ", OpenMP" : "");
     qoEmitRemark(loc, msg);
     rewriteCall(conv, last, name);
     convFree(&c);
@@ -806,6 +891,9 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
 static const qoPassOptionDef kOptions[] = {
     {"isa", "auto", "auto (all kernels + run-time dispatch; QO_ISA=portable|avx2|avx512-vnni "
                     "lowers the choice), avx512-vnni, avx2, portable, or off"},
+    {"parallel-min-ops", "4000000", "kernels of at least this many operations (2 per MAC) split "
+                                    "their work over OpenMP threads (OMP_NUM_THREADS); 0 = all, "
+                                    "-1 = none"},
 };
 
 static int validate(const char *const *values, char **error) {
@@ -813,6 +901,13 @@ static int validate(const char *const *values, char **error) {
     *error = strdup("quant-x86-kernels: isa must be one of auto, avx512-vnni, avx2, portable, off");
     return -1;
   }
+  char *end;
+  double v = strtod(values[1], &end);
+  if (*end || !*values[1]) {
+    *error = strdup("quant-x86-kernels: parallel-min-ops must be a number");
+    return -1;
+  }
+  (void)v;
   return 0;
 }
 
@@ -821,7 +916,7 @@ const qoPassDef qoX86KernelsPass = {
     .anchor = "builtin.module",
     .summary = "Replace int8 conv2d/matmul (+ requantize, clamp) with generated VNNI/AVX2/portable kernels",
     .options = kOptions,
-    .numOptions = 1,
+    .numOptions = 2,
     .validate = validate,
     .run = run,
 };

@@ -38,7 +38,7 @@ typedef struct Args {
   int numOutputs;
   const char *outputDir;
   const char *labels;
-  int bench, warmup, threads, batch, quiet, limit;
+  int bench, warmup, threads, jobs, batch, quiet, limit;
   qoInputShape shapes[MAX_IO];
   size_t numShapes;
 } Args;
@@ -56,7 +56,9 @@ static void usage(FILE *f) {
 "  --labels <labels.npy>        Report top-1 accuracy of the first output (int labels)\n"
 "  --bench <N>                  Report latency: median/p10/p90 of N runs of one batch\n"
 "  --warmup <N>                 Warm-up runs before timing (default 3)\n"
-"  --threads <N>                Run dataset chunks on N threads (default 1)\n"
+"  --threads <N>                Threads inside the model's kernels (OpenMP; default:\n"
+"                              $OMP_NUM_THREADS, else 1)\n"
+"  --jobs <N>                   Run dataset chunks concurrently on N threads (default 1)\n"
 "  --batch <N>                  Batch size to compile .onnx models with (default 64\n"
 "                               when the input has more rows, else the input's)\n"
 "  --input-shape <name=DxD..>   Fix an ONNX input shape (as in quant-opt)\n"
@@ -90,7 +92,8 @@ static int parseInt(const char *flag, const char *v, int lo, int *out) {
 static int parseArgs(int argc, char **argv, Args *a) {
   memset(a, 0, sizeof *a);
   a->warmup = 3;
-  a->threads = 1;
+  a->threads = 0; /* 0: $OMP_NUM_THREADS, else 1 */
+  a->jobs = 1;
   for (int i = 1; i < argc; ++i) {
     const char *s = argv[i];
 #define NEEDVAL()                                                              \
@@ -125,6 +128,9 @@ static int parseArgs(int argc, char **argv, Args *a) {
     } else if (!strcmp(s, "--threads")) {
       NEEDVAL();
       if (parseInt(s, v, 1, &a->threads)) return -1;
+    } else if (!strcmp(s, "--jobs")) {
+      NEEDVAL();
+      if (parseInt(s, v, 1, &a->jobs)) return -1;
     } else if (!strcmp(s, "--batch")) {
       NEEDVAL();
       if (parseInt(s, v, 1, &a->batch)) return -1;
@@ -309,6 +315,16 @@ static void *runChunks(void *arg) {
 int main(int argc, char **argv) {
   Args a;
   if (parseArgs(argc, argv, &a) != 0) return 2;
+  /* Kernel threads: OpenMP reads this when the model first runs. */
+  if (a.threads > 0) {
+    char tv[16];
+    snprintf(tv, sizeof tv, "%d", a.threads);
+    setenv("OMP_NUM_THREADS", tv, 1);
+  } else {
+    const char *e = getenv("OMP_NUM_THREADS");
+    a.threads = e && atoi(e) > 0 ? atoi(e) : 1;
+    if (!e) setenv("OMP_NUM_THREADS", "1", 1);
+  }
   int rc = 1;
   Model m = {0};
   qrt_array_t in[MAX_IO] = {0}, out[MAX_IO] = {0};
@@ -414,9 +430,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "qo-run: note: %lld rows in batches of %lld; the last batch is zero-padded\n",
             (long long)rows, (long long)mbatch);
 
-  /* The whole dataset, on a.threads threads. */
+  /* The whole dataset, in a.jobs concurrent streams of batches. */
   double t0 = nowMs();
-  int nt = a.threads;
+  int nt = a.jobs;
   Job jobs[64];
   pthread_t th[64];
   if (nt > 64) nt = 64;
@@ -436,8 +452,8 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (!a.quiet)
-    printf("rows: %lld  batch: %lld  threads: %d  total: %.2f ms  (%.4f ms/row)\n",
-           (long long)rows, (long long)mbatch, nt, total, total / (double)rows);
+    printf("rows: %lld  batch: %lld  threads: %d  jobs: %d  total: %.2f ms  (%.4f ms/row)\n",
+           (long long)rows, (long long)mbatch, a.threads, nt, total, total / (double)rows);
 
   if (a.labels) {
     qrt_array_t lab;
@@ -501,8 +517,9 @@ int main(int argc, char **argv) {
     }
     qsort(t, (size_t)a.bench, sizeof *t, cmpDouble);
     double med = t[a.bench / 2], p10 = t[a.bench / 10], p90 = t[(a.bench * 9) / 10];
-    printf("latency (batch %lld, 1 thread, %d runs): median %.4f ms  p10 %.4f  p90 %.4f  "
-           "(%.4f ms/row)\n", (long long)mbatch, a.bench, med, p10, p90, med / (double)mbatch);
+    printf("latency (batch %lld, %d thread%s, %d runs): median %.4f ms  p10 %.4f  p90 %.4f  "
+           "(%.4f ms/row)\n", (long long)mbatch, a.threads, a.threads == 1 ? "" : "s", a.bench, med,
+           p10, p90, med / (double)mbatch);
     free(t);
     for (int i = 0; i < MAX_IO; ++i) free(scratchIn[i]);
     for (int i = 0; i < s->numOutputs; ++i) free(bo[i]);

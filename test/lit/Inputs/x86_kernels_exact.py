@@ -9,8 +9,9 @@ the kernels' edge cases: 1, 3, 15, 17, 63, 65 input and output channels
 (partial 16-channel blocks, channels padded to 4), 1x1 (pointwise GEMM path),
 3x3 and 5x5 windows, strides 1 and 2, padding, odd widths (remainder pixel
 tiles), several batches; inputs over the whole int8 range and rescales that
-saturate. Each model runs with every ISA forced through QO_ISA and must equal
-the reference bit for bit.
+saturate; three shapes big enough for the kernels' OpenMP loops. Each model
+runs with every ISA forced through QO_ISA, on 2 threads (and VNNI on 1 too),
+and must equal the reference bit for bit.
   x86_kernels_exact.py QUANT_OPT QO_RUN QO_INT8_REF OUT_DIR [N_RANDOM]"""
 import os
 import subprocess
@@ -86,7 +87,11 @@ def cases():
             (1, 8, 8, 32, 48, 5, 1, 2, "i8", True),        # 5x5, pad 2, saturating
             (2, 6, 7, 17, 65, 3, 2, 0, "i32", False),      # stride 2, no pad, int32 out
             (65, 1, 1, 63, 17, 1, 1, 0, "i8", False),      # matmul-shaped: M = 65 rows
-            (1, 1, 1, 1, 1, 1, 1, 0, "i8", True)]          # the smallest
+            (1, 1, 1, 1, 1, 1, 1, 0, "i8", True),          # the smallest
+            # Large enough for OpenMP (>= 4M ops): rows as tasks; pixel chunks; channel tiles.
+            (2, 28, 28, 17, 65, 3, 1, 1, "clamp", False),
+            (1, 56, 56, 64, 48, 1, 1, 0, "i8", False),
+            (256, 1, 1, 256, 270, 1, 1, 0, "i8", True)]
     for _ in range(N_RANDOM):
         k = int(rng.choice([1, 3]))
         s = int(rng.choice([1, 2]))
@@ -122,9 +127,9 @@ def main():
             print("case %d: not compiled to a generated kernel:\n%s" % (i, r.stderr))
             sys.exit(1)
         want = np.load(ref)
-        for isa in ISAS:
+        for isa, threads in [(isa, 2) for isa in ISAS] + [("avx512-vnni", 1)]:
             got = os.path.join(OUT, "got%d-%s.npy" % (i, isa))
-            env = dict(os.environ, QO_ISA=isa)
+            env = dict(os.environ, QO_ISA=isa, OMP_NUM_THREADS=str(threads))
             subprocess.run([RUN, "-q", so, xp, "-o", got], check=True, env=env)
             g = np.load(got)
             if g.shape != want.shape or not np.array_equal(g.astype(np.int64), want.astype(np.int64)):
