@@ -96,10 +96,19 @@ typedef struct Conv {
   int8_t *wpack;       /* [OCB][KH][KW][C4][16][4] */
   int64_t *bias;       /* OCP, with the compensation folded in */
   int64_t *mult, *rnd, *shift; /* OCP each (int8 epilogue) */
+  /* fp32 convolutions and matmuls */
+  int isFloat;
+  int matmul;          /* tosa.matmul [1,M,K] x const [1,K,N]: M pixels of a 1x1 conv */
+  int copy;            /* fp32: padded input copy needed */
+  float *wpackF;       /* [OCB][KH][KW][C][16] */
+  float *biasF;        /* OCP */
+  int clampF;          /* fused float clamp */
+  float flo, fhi;
 } Conv;
 
 static void convFree(Conv *c) {
   free(c->wpack), free(c->bias), free(c->mult), free(c->rnd), free(c->shift);
+  free(c->wpackF), free(c->biasF);
 }
 
 static int64_t dim(MlirValue v, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(v), i); }
@@ -257,6 +266,108 @@ static MlirOperation matchConv(MlirOperation conv, Conv *c) {
   return result;
 }
 
+
+static int isF32Tensor(MlirValue v) {
+  MlirType t = mlirValueGetType(v);
+  return mlirTypeIsARankedTensor(t) && mlirShapedTypeHasStaticShape(t) &&
+         mlirTypeIsAF32(mlirShapedTypeGetElementType(t));
+}
+
+static int allZero(MlirValue v) {
+  int64_t n;
+  double *z = qoGetConstDoubles(v, &n);
+  int ok = z != NULL;
+  for (int64_t i = 0; ok && i < n; ++i) ok = z[i] == 0.0;
+  free(z);
+  return ok;
+}
+
+/* fp32: tosa.conv2d (f32, constant weights and bias, zero points 0,
+ * dilation 1) or tosa.matmul [1,M,K] x constant [1,K,N], then an optional
+ * float clamp (ReLU, ReLU6). Weights packed [OC/16][KH][KW][C][16]. */
+static MlirOperation matchFloat(MlirOperation op, Conv *c) {
+  memset(c, 0, sizeof *c);
+  MlirOperation none = {NULL};
+  c->isFloat = 1;
+  MlirValue x = mlirOperationGetOperand(op, 0), w = mlirOperationGetOperand(op, 1);
+  MlirValue y = mlirOperationGetResult(op, 0);
+  if (!isF32Tensor(x) || !isF32Tensor(w) || !isF32Tensor(y)) return none;
+  int64_t nw, nb = 0;
+  double *wv = NULL, *bv = NULL;
+  if (qoOpIs(op, "tosa.conv2d")) {
+    if (mlirOperationGetNumOperands(op) != 5) return none;
+    int64_t pad[4], st[2], dil[2];
+    if (!arrayAttr(op, "pad", 4, pad) || !arrayAttr(op, "stride", 2, st) ||
+        !arrayAttr(op, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
+      return none;
+    if (!allZero(mlirOperationGetOperand(op, 3)) || !allZero(mlirOperationGetOperand(op, 4))) return none;
+    c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
+    c->OC = dim(w, 0), c->KH = dim(w, 1), c->KW = dim(w, 2);
+    c->OH = dim(y, 1), c->OW = dim(y, 2);
+    c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
+    if (dim(w, 3) != c->C || dim(y, 3) != c->OC || dim(y, 0) != c->N) return none;
+    wv = qoGetConstDoubles(w, &nw);
+    bv = qoGetConstDoubles(mlirOperationGetOperand(op, 2), &nb);
+    if (!wv || !bv || nw != c->OC * c->KH * c->KW * c->C || (nb != 1 && nb != c->OC)) {
+      free(wv), free(bv);
+      return none;
+    }
+  } else if (qoOpIs(op, "tosa.matmul")) {
+    if (mlirOperationGetNumOperands(op) != 4 || dim(x, 0) != 1 || dim(w, 0) != 1) return none;
+    if (!allZero(mlirOperationGetOperand(op, 2)) || !allZero(mlirOperationGetOperand(op, 3))) return none;
+    int64_t M = dim(x, 1), K = dim(x, 2), N = dim(w, 2);
+    double *bm = qoGetConstDoubles(w, &nw);
+    if (!bm || nw != K * N) { free(bm); return none; }
+    wv = malloc((size_t)(K * N) * sizeof *wv);
+    if (!wv) { free(bm); return none; }
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t o = 0; o < N; ++o) wv[o * K + k] = bm[k * N + o];
+    free(bm);
+    c->matmul = 1;
+    c->N = M, c->H = c->W = 1, c->C = K, c->OC = N, c->KH = c->KW = 1, c->OH = c->OW = 1;
+    c->SH = c->SW = 1;
+  } else {
+    return none;
+  }
+  if ((c->H + c->PT + c->PB - c->KH) / c->SH + 1 != c->OH ||
+      (c->W + c->PL + c->PR - c->KW) / c->SW + 1 != c->OW) {
+    free(wv), free(bv);
+    return none;
+  }
+  c->pointwise = c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 &&
+                 !(c->PT | c->PB | c->PL | c->PR);
+  c->Cp = c->C, c->C4 = c->C; /* fp32: one channel per step */
+  c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
+  c->copy = c->Hp != c->H || c->Wp != c->W;
+  c->OCB = (c->OC + 15) / 16, c->OCP = c->OCB * 16;
+  c->wpackF = calloc((size_t)(c->OCB * c->KH * c->KW * c->C * 16), sizeof(float));
+  c->biasF = calloc((size_t)c->OCP, sizeof(float));
+  if (!c->wpackF || !c->biasF) { free(wv), free(bv); convFree(c); return none; }
+  for (int64_t o = 0; o < c->OC; ++o) {
+    for (int64_t kh = 0; kh < c->KH; ++kh)
+      for (int64_t kw = 0; kw < c->KW; ++kw)
+        for (int64_t ci = 0; ci < c->C; ++ci)
+          c->wpackF[((((o / 16) * c->KH + kh) * c->KW + kw) * c->C + ci) * 16 + o % 16] =
+              (float)wv[((o * c->KH + kh) * c->KW + kw) * c->C + ci];
+    c->biasF[o] = bv ? (float)bv[nb == 1 ? 0 : o] : 0.0f;
+  }
+  free(wv), free(bv);
+  MlirOperation last = op;
+  MlirOperation cl = onlyUser(y);
+  if (qoOpIs(cl, "tosa.clamp") && isF32Tensor(mlirOperationGetResult(cl, 0))) {
+    MlirAttribute lo = mlirOperationGetAttributeByName(cl, qoStr("min_val"));
+    MlirAttribute hi = mlirOperationGetAttributeByName(cl, qoStr("max_val"));
+    if (!mlirAttributeIsNull(lo) && !mlirAttributeIsNull(hi) && mlirAttributeIsAFloat(lo) &&
+        mlirAttributeIsAFloat(hi)) {
+      c->clampF = 1;
+      c->flo = (float)mlirFloatAttrGetValueDouble(lo);
+      c->fhi = (float)mlirFloatAttrGetValueDouble(hi);
+      last = cl;
+    }
+  }
+  return last;
+}
+
 /* ---- text emission ----------------------------------------------------------- */
 
 typedef struct Gen {
@@ -299,6 +410,16 @@ static void hexArray(Buf *b, const void *data, size_t bytes) {
 }
 
 static void emitGlobals(Buf *b, const char *name, const Conv *c) {
+  if (c->isFloat) {
+    size_t wn = (size_t)(c->OCB * c->KH * c->KW * c->C * 16);
+    bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxf32> = dense<", name, wn);
+    hexArray(b, c->wpackF, wn * 4);
+    bp(b, "> {alignment = 64 : i64}\n");
+    bp(b, "  memref.global \"private\" constant @%s_b : memref<%lldxf32> = dense<", name, (long long)c->OCP);
+    hexArray(b, c->biasF, (size_t)c->OCP * 4);
+    bp(b, "> {alignment = 64 : i64}\n");
+    return;
+  }
   size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
   bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxi8> = dense<", name, wbytes);
   hexArray(b, c->wpack, wbytes);
@@ -493,6 +614,109 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
   }
 }
 
+
+/* The fp32 R x J tile: broadcast one input value, FMA with J weight vectors. */
+static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const char *oh,
+                      const char *ow, const char *ob) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  char t0[40], t1[40], t2[40], args[160];
+  int RJ = R * J;
+  char acc[MAXACC][40], binit[4][40], nxt[MAXACC][40];
+  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
+  for (int j = 0; j < J; ++j) {
+    aff(g, t0, "d0", ob, "(d0 + %d) * 16", j);
+    bp(b, "    %s = vector.load %%bias[%s] : memref<%lldxf32>, vector<16xf32>\n", fresh(g, binit[j]), t0,
+       (long long)c->OCP);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < J; ++j) snprintf(acc[r * J + j], 40, "%s", binit[j]);
+  int64_t trips[3] = {c->KH, c->KW, c->C};
+  char iv[3][40], res[3][40];
+  int open[3] = {0, 0, 0};
+  for (int l = 0; l < 3; ++l) {
+    if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
+    open[l] = 1;
+    char ub[40];
+    cidx(g, ub, trips[l]);
+    fresh(g, iv[l]);
+    fresh(g, res[l]);
+    bp(b, "    %s:%d = scf.for %s = %%c0 to %s step %%c1 iter_args(", res[l], RJ, iv[l], ub);
+    for (int k = 0; k < RJ; ++k) {
+      char na[40];
+      fresh(g, na);
+      bp(b, "%s%s = %s", k ? ", " : "", na, acc[k]);
+      snprintf(acc[k], 40, "%s", na);
+    }
+    bp(b, ") -> (");
+    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xf32>", k ? ", " : "");
+    bp(b, ") {\n");
+  }
+  char wv[4][40];
+  for (int j = 0; j < J; ++j) {
+    snprintf(args, sizeof args, "%s, %s, %s, %s", ob, iv[0], iv[1], iv[2]);
+    aff(g, t0, "d0, d1, d2, d3", args, "((((d0 + %d) * %lld + d1) * %lld + d2) * %lld + d3) * 16", j,
+        (long long)c->KH, (long long)c->KW, (long long)c->C);
+    bp(b, "    %s = vector.load %%wgt[%s] : memref<%lldxf32>, vector<16xf32>\n", fresh(g, wv[j]), t0,
+       (long long)(c->OCB * c->KH * c->KW * c->C * 16));
+  }
+  for (int r = 0; r < R; ++r) {
+    if (c->pointwise) {
+      snprintf(args, sizeof args, "%s, %s", ow, iv[2]);
+      aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + d1", r, (long long)c->C);
+    } else {
+      snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], iv[2]);
+      aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
+          "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5", (long long)c->Hp,
+          (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->C);
+    }
+    bp(b, "    %s = memref.load %%xq[%s] : memref<%lldxf32>\n", fresh(g, t1), t0,
+       (long long)(c->N * c->Hp * c->Wp * c->C));
+    bp(b, "    %s = vector.broadcast %s : f32 to vector<16xf32>\n", fresh(g, t2), t1);
+    for (int j = 0; j < J; ++j)
+      bp(b, "    %s = vector.fma %s, %s, %s : vector<16xf32>\n", fresh(g, nxt[r * J + j]), t2, wv[j],
+         acc[r * J + j]);
+  }
+  for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s", nxt[k]);
+  for (int l = 2; l >= 0; --l) {
+    if (!open[l]) continue;
+    bp(b, "    scf.yield ");
+    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
+    bp(b, " : ");
+    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xf32>", k ? ", " : "");
+    bp(b, "\n    }\n");
+    for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
+  }
+  char mask[40] = "";
+  int rem = (int)(c->OC % 16);
+  if (maskLast && rem)
+    bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), rem);
+  for (int j = 0; j < J; ++j)
+    for (int r = 0; r < R; ++r) {
+      if (c->pointwise) {
+        snprintf(args, sizeof args, "%s, %s", ow, ob);
+        aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + (d1 + %d) * 16", r, (long long)c->OC, j);
+      } else {
+        snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, ob);
+        aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + (d3 + %d) * 16",
+            (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
+      }
+      char v[40];
+      snprintf(v, 40, "%s", acc[r * J + j]);
+      if (c->clampF) {
+        char l1[40], h1[40];
+        bp(b, "    %s = arith.maximumf %s, %%lo : vector<16xf32>\n", fresh(g, l1), v);
+        bp(b, "    %s = arith.minimumf %s, %%hi : vector<16xf32>\n", fresh(g, h1), l1);
+        snprintf(v, 40, "%s", h1);
+      }
+      if (mask[0] && j == J - 1)
+        bp(b, "    vector.maskedstore %%y1[%s], %s, %s : memref<%lldxf32>, vector<16xi1>, vector<16xf32>\n", t0,
+           mask, v, TOTY);
+      else
+        bp(b, "    vector.store %s, %%y1[%s] : memref<%lldxf32>, vector<16xf32>\n", v, t0, TOTY);
+    }
+}
+
 /* Register tile: R pixels x J blocks of 16 output channels (32 zmm). */
 static int tileRows(int J) { return J >= 4 ? 6 : J == 3 ? 8 : J == 2 ? 12 : 14; }
 
@@ -512,13 +736,13 @@ static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const cha
     bp(g->b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, pv), ub, step);
     snprintf(args, sizeof args, "%s, %s", base, pv);
     aff(g, px, "d0, d1", args, "d0 + d1");
-    emitTile(g, R, J, maskLast, n, oh, px, ob);
+    (g->c->isFloat ? emitTileF : emitTile)(g, R, J, maskLast, n, oh, px, ob);
     bp(g->b, "    }\n");
   }
   if (rem > 0) {
     snprintf(args, sizeof args, "%s", base);
     aff(g, px, "d0", args, "d0 + %lld", (long long)main);
-    emitTile(g, rem, J, maskLast, n, oh, px, ob);
+    (g->c->isFloat ? emitTileF : emitTile)(g, rem, J, maskLast, n, oh, px, ob);
   }
 }
 
@@ -627,7 +851,8 @@ static void emitTasks(Gen *g) {
   closeTasks(g);
 }
 
-static const char *elemT(const Conv *c) { return c->outI8 ? "i8" : "i32"; }
+static const char *elemT(const Conv *c) { return c->isFloat ? "f32" : c->outI8 ? "i8" : "i32"; }
+static const char *inT(const Conv *c) { return c->isFloat ? "f32" : "i8"; }
 
 static void memrefType(Buf *b, const int64_t *d, int rank, const char *et) {
   bp(b, "memref<");
@@ -638,10 +863,61 @@ static void memrefType(Buf *b, const int64_t *d, int rank, const char *et) {
 static void emitSignature(Buf *b, const char *name, const char *suffix, const Conv *c) {
   int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
   bp(b, "  func.func private @%s%s(%%x: ", name, suffix);
-  memrefType(b, xd, 4, "i8");
+  memrefType(b, xd, 4, inT(c));
   bp(b, ", %%y: ");
   memrefType(b, yd, 4, elemT(c));
   bp(b, ")");
+}
+
+
+/* fp32 kernel body: the input is read in place, or from a zero-padded copy. */
+static void emitFloatBody(Gen *g, const char *name, long long XB, long long TOT, long long TOTY) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxf32> into memref<%lldxf32>\n",
+     (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, TOTY);
+  if (!c->copy) {
+    bp(b, "    %%xq = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxf32> into memref<%lldxf32>\n",
+       (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
+  } else {
+    bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxf32> into memref<%lldxf32>\n",
+       (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
+    bp(b, "    %%xq = memref.alloc() {alignment = 64 : i64} : memref<%lldxf32>\n", XB);
+    bp(b, "    %%zero = arith.constant 0.0 : f32\n");
+    bp(b, "    linalg.fill ins(%%zero : f32) outs(%%xq : memref<%lldxf32>)\n", XB);
+    char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[160];
+    int VW = 16;
+    while (c->C % VW) VW /= 2;
+    const int64_t lim[3] = {c->N, c->H, c->W};
+    char *ivs[3] = {i0, i1, i2};
+    for (int k = 0; k < 3; ++k) {
+      cidx(g, ub, lim[k]);
+      bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, ivs[k]), ub);
+    }
+    cidx(g, ub, c->C), cidx(g, st, VW);
+    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i3), ub, st);
+    snprintf(args, sizeof args, "%s, %s, %s, %s", i0, i1, i2, i3);
+    aff(g, sI, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
+        (long long)c->W, (long long)c->C);
+    aff(g, dI, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
+        (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)c->C);
+    bp(b, "    %s = vector.load %%x1[%s] : memref<%lldxf32>, vector<%dxf32>\n", fresh(g, v), sI, TOT, VW);
+    bp(b, "    vector.store %s, %%xq[%s] : memref<%lldxf32>, vector<%dxf32>\n", v, dI, XB, VW);
+    bp(b, "    }\n    }\n    }\n    }\n");
+  }
+  bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxf32>\n", name,
+     (long long)(c->OCB * c->KH * c->KW * c->C * 16));
+  bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxf32>\n", name, (long long)c->OCP);
+  if (c->clampF) {
+    /* As bit patterns: exact, and valid for infinities. */
+    uint32_t lo, hi;
+    memcpy(&lo, &c->flo, 4), memcpy(&hi, &c->fhi, 4);
+    bp(b, "    %%lo = arith.constant dense<0x%08X> : vector<16xf32>\n", lo);
+    bp(b, "    %%hi = arith.constant dense<0x%08X> : vector<16xf32>\n", hi);
+  }
+  emitTasks(g);
+  if (c->copy) bp(b, "    memref.dealloc %%xq : memref<%lldxf32>\n", XB);
+  bp(b, "    return\n  }\n");
 }
 
 static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv *c, int isa,
@@ -654,6 +930,10 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
   long long XB = (long long)(c->N * c->Hp * c->Wp * c->Cp);
   long long TOT = (long long)(c->N * c->H * c->W * c->C);
   long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
+  if (c->isFloat) {
+    emitFloatBody(g, name, XB, TOT, TOTY);
+    return;
+  }
   bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
   bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
      (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
@@ -724,7 +1004,7 @@ static void emitDispatch(Buf *b, const char *name, const Conv *c) {
   int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
   char sig[256];
   Buf sb = {0};
-  memrefType(&sb, xd, 4, "i8");
+  memrefType(&sb, xd, 4, inT(c));
   bp(&sb, ", ");
   memrefType(&sb, yd, 4, elemT(c));
   snprintf(sig, sizeof sig, "%s", sb.s ? sb.s : "");
@@ -769,7 +1049,7 @@ static int declare(MlirOperation module, const char *name, const Conv *c, int di
     Buf e = {0};
     int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
     bp(&e, "func.func private @%s(", name);
-    memrefType(&e, xd, 4, "i8");
+    memrefType(&e, xd, 4, inT(c));
     bp(&e, ", ");
     memrefType(&e, yd, 4, elemT(c));
     bp(&e, ")");
@@ -800,12 +1080,17 @@ static MlirType memrefOf(MlirType tensor) {
 }
 
 /* Replaces conv .. last by the call of @name. */
-static void rewriteCall(MlirOperation conv, MlirOperation last, const char *name) {
+static void rewriteCall(MlirOperation conv, MlirOperation last, const char *name, const Conv *c) {
   MlirContext ctx = mlirOperationGetContext(conv);
   MlirLocation loc = mlirOperationGetLocation(conv);
   MlirValue x = mlirOperationGetOperand(conv, 0);
   MlirValue out = mlirOperationGetResult(last, 0);
   MlirType outT = mlirValueGetType(out);
+  if (c->matmul) { /* [1,M,K] -> [M,1,1,K]; the result back to [1,M,N] below */
+    int64_t xs[4] = {c->N, 1, 1, c->C}, ys[4] = {c->N, 1, 1, c->OC};
+    x = qoTosaReshape(conv, loc, x, 4, xs);
+    outT = mlirRankedTensorTypeGet(4, ys, mlirShapedTypeGetElementType(outT), mlirAttributeGetNull());
+  }
   MlirType xm = memrefOf(mlirValueGetType(x)), ym = memrefOf(outT);
   MlirNamedAttribute ro = namedAttr(ctx, "read_only", mlirUnitAttrGet(ctx));
   MlirValue xb = mlirOperationGetResult(
@@ -822,6 +1107,10 @@ static void rewriteCall(MlirOperation conv, MlirOperation last, const char *name
                               namedAttr(ctx, "writable", mlirUnitAttrGet(ctx))};
   MlirValue y = mlirOperationGetResult(
       qoCreateOpBefore(conv, "bufferization.to_tensor", loc, 1, &yb, 1, &outT, 2, tt), 0);
+  if (c->matmul) {
+    int64_t ys[3] = {1, c->N, c->OC};
+    y = qoTosaReshape(conv, loc, y, 3, ys);
+  }
   mlirValueReplaceAllUsesOfWith(out, y);
   /* Erase last .. conv (each now unused). */
   for (MlirOperation op = last;;) {
@@ -844,14 +1133,18 @@ static int parseIsa(const char *v) {
 static void run(MlirOperation module, MlirExternalPass pass, const char *const *values) {
   int isa = parseIsa(values[0]);
   if (isa == -2) return;
-  double minOps = strtod(values[1], NULL);
+  int fp32 = !strcmp(values[1], "true");
+  double minOps = strtod(values[2], NULL);
   qoOpList convs = {0};
   qoCollectOps(module, "tosa.conv2d", &convs);
+  if (fp32) qoCollectOps(module, "tosa.matmul", &convs);
   int counter = 0;
   for (size_t i = 0; i < convs.size; ++i) {
     Conv c;
     MlirOperation conv = convs.ops[i];
-    MlirOperation last = matchConv(conv, &c);
+    MlirOperation last = isF32Tensor(mlirOperationGetOperand(conv, 0))
+                             ? (fp32 ? matchFloat(conv, &c) : (MlirOperation){NULL})
+                             : qoOpIs(conv, "tosa.conv2d") ? matchConv(conv, &c) : (MlirOperation){NULL};
     if (mlirOperationIsNull(last)) continue;
     char name[64];
     do snprintf(name, sizeof name, "qo_conv%d", counter++);
@@ -878,11 +1171,13 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
     }
     free(b.s);
     char msg[160];
-    snprintf(msg, sizeof msg, "int8 conv2d -> @%s (%s, %s epilogue%s)", name,
-             c.pointwise ? "pointwise GEMM" : "implicit GEMM", c.outI8 ? "requantize+clamp" : "int32",
+    snprintf(msg, sizeof msg, "%s %s -> @%s (%s, %s epilogue%s)", c.isFloat ? "fp32" : "int8",
+             c.matmul ? "matmul" : "conv2d", name, c.pointwise ? "pointwise GEMM" : "implicit GEMM",
+             c.isFloat ? (c.clampF ? "bias+clamp" : "bias")
+                       : c.outI8 ? "requantize+clamp" : "int32",
              par ? ", OpenMP" : "");
     qoEmitRemark(loc, msg);
-    rewriteCall(conv, last, name);
+    rewriteCall(conv, last, name, &c);
     convFree(&c);
   }
   qoOpListFree(&convs);
@@ -891,6 +1186,7 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
 static const qoPassOptionDef kOptions[] = {
     {"isa", "auto", "auto (all kernels + run-time dispatch; QO_ISA=portable|avx2|avx512-vnni "
                     "lowers the choice), avx512-vnni, avx2, portable, or off"},
+    {"fp32", "true", "also fp32 conv2d and matmul with constant weights (AVX-512/AVX2 FMA kernels)"},
     {"parallel-min-ops", "4000000", "kernels of at least this many operations (2 per MAC) split "
                                     "their work over OpenMP threads (OMP_NUM_THREADS); 0 = all, "
                                     "-1 = none"},
@@ -902,8 +1198,12 @@ static int validate(const char *const *values, char **error) {
     return -1;
   }
   char *end;
-  double v = strtod(values[1], &end);
-  if (*end || !*values[1]) {
+  if (strcmp(values[1], "true") && strcmp(values[1], "false")) {
+    *error = strdup("quant-x86-kernels: fp32 must be true or false");
+    return -1;
+  }
+  double v = strtod(values[2], &end);
+  if (*end || !*values[2]) {
     *error = strdup("quant-x86-kernels: parallel-min-ops must be a number");
     return -1;
   }
@@ -916,7 +1216,7 @@ const qoPassDef qoX86KernelsPass = {
     .anchor = "builtin.module",
     .summary = "Replace int8 conv2d/matmul (+ requantize, clamp) with generated VNNI/AVX2/portable kernels",
     .options = kOptions,
-    .numOptions = 2,
+    .numOptions = 3,
     .validate = validate,
     .run = run,
 };
