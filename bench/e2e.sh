@@ -7,11 +7,13 @@
 # Knobs (environment):
 #   MODELS="fashion-mnist resnet-fmnist mobilenetv2-fmnist"   BATCHES="1 64"   THREADS="1 2"
 #   REPS=3      sweeps; every cell is the median over the sweeps of each sweep's median
-#   RUNS=100    timed iterations per measurement at most ...
+#   RUNS=200    timed iterations per measurement at most ...
 #   BUDGET=1.0  ... but a measurement stops after BUDGET seconds (never under 5 iterations)
 #   EVAL=500    test images for the accuracy sanity check
-#   PEERS="ort torch"   which peers to run (quant-opt always runs)
+#   PEERS="ort torch"   which peers to run (quant-opt always runs; PEERS= for none)
 #   ORT_VERSION=1.30.0  onnxruntime-node version npm installs into $BUILD_DIR/bench-e2e
+#   QO_ENV="VAR=value ..."  extra environment for the quant-opt timing runs only, e.g.
+#       QO_ENV=GLIBC_TUNABLES=glibc.malloc.trim_threshold=4000000000:glibc.malloc.mmap_threshold=4000000000
 # Artifacts (compiled .so files, calibration tables, QDQ models, raw results)
 # are cached under $BUILD_DIR/bench-e2e and rebuilt when quant-opt, a model or
 # a peer script is newer.
@@ -25,11 +27,12 @@ MODELS=${MODELS:-"fashion-mnist resnet-fmnist mobilenetv2-fmnist"}
 BATCHES=${BATCHES:-"1 64"}
 THREADS=${THREADS:-"1 2"}
 REPS=${REPS:-3}
-RUNS=${RUNS:-100}
+RUNS=${RUNS:-200}
 BUDGET=${BUDGET:-1.0}
 EVAL=${EVAL:-500}
-PEERS=${PEERS:-"ort torch"}
+PEERS=${PEERS-"ort torch"}
 ORT_VERSION=${ORT_VERSION:-1.30.0}
+QO_ENV=${QO_ENV:-}
 PY=/usr/bin/python3
 OUT=$BUILD_DIR/bench-e2e
 DATA=$BUILD_DIR/fashion-mnist
@@ -140,10 +143,10 @@ for rep in $(seq "$REPS"); do
         for k in int8 fp32; do
           so=$D/${k}_b$b.so key=$m.$b.$t.$k
           if [ -z "${QO_ITERS[$key]:-}" ]; then  # iterations that fit the budget
-            est=$(OMP_NUM_THREADS=$t $RUN -q "$so" "$OUT/x_b$b.npy" --bench 5 --warmup 1 | sed -n 's/.*median \([0-9.e+-]*\) ms.*/\1/p')
+            est=$(env $QO_ENV OMP_NUM_THREADS=$t $RUN -q "$so" "$OUT/x_b$b.npy" --bench 5 --warmup 1 | sed -n 's/.*median \([0-9.e+-]*\) ms.*/\1/p')
             QO_ITERS[$key]=$(awk -v e="$est" -v b="$BUDGET" -v r="$RUNS" 'BEGIN { n = int(b * 1000 / (e > 0 ? e : 1e-3)); if (n > r) n = r; if (n < 5) n = 5; print n }')
           fi
-          med=$(OMP_NUM_THREADS=$t $RUN -q "$so" "$OUT/x_b$b.npy" --bench "${QO_ITERS[$key]}" --warmup 3 | sed -n 's/.*median \([0-9.e+-]*\) ms.*/\1/p')
+          med=$(env $QO_ENV OMP_NUM_THREADS=$t $RUN -q "$so" "$OUT/x_b$b.npy" --bench "${QO_ITERS[$key]}" --warmup 3 | sed -n 's/.*median \([0-9.e+-]*\) ms.*/\1/p')
           printf '%s\t%s\t%s\t%s\tqo-%s\t%s\n' "$rep" "$m" "$b" "$t" "$k" "$med" >> "$RES"
         done
       done
@@ -172,7 +175,7 @@ done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report
-export RES SANITY MODELS BATCHES THREADS REPS RUNS BUDGET EVAL LOAD0 LOAD1 BUILD_DIR
+export QO_ENV RES SANITY MODELS BATCHES THREADS REPS RUNS BUDGET EVAL LOAD0 LOAD1 BUILD_DIR
 export ORT_V=$([ $has_ort = 1 ] && node bench/peers/ort_bench.js version || echo -)
 export NODE_V=$(node --version 2>/dev/null || echo -)
 export TORCH_V=$([ $has_torch = 1 ] && $PY -c 'import torch; print(torch.__version__)' || echo -)
@@ -235,7 +238,7 @@ print(f"Notes. {E['DATE']} on \"{E['CPU']}\" ({E['NCPU']} cores; {E['ISA'].strip
       "quantizing the input and dequantizing the logits is inside the timing of every int8 column. "
       "quant-opt: the .so compiled for that batch (fp32: --emit=shared; int8: quant-prepare, moving-average "
       "calibration on the first 512 training images, quant-lower-int), timed by qo-run --bench (the call into "
-      "the library), OMP_NUM_THREADS = threads. "
+      "the library), OMP_NUM_THREADS = threads" + (f", extra environment {E['QO_ENV']}" if E["QO_ENV"] else "") + ". "
       "ORT: session.run() from node (its few-us binding overhead included), graphOptimizationLevel 'all', "
       "intraOpNumThreads = threads, interOpNumThreads 1; fp32 runs model.onnx; int8 runs a QDQ model from "
       "bench/peers/make_qdq.py (uint8 per-tensor activations from min/max calibration on the same 512 images, "

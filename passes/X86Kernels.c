@@ -103,12 +103,14 @@ typedef struct Conv {
   float *wpackF;       /* [OCB][KH][KW][C][16] */
   float *biasF;        /* OCP */
   int clampF;          /* fused float clamp */
+  int dw;              /* int8 depthwise (channel multiplier 1) */
+  int32_t *wdw;        /* depthwise weights [KH][KW][OCP] as int32 */
   float flo, fhi;
 } Conv;
 
 static void convFree(Conv *c) {
   free(c->wpack), free(c->bias), free(c->mult), free(c->rnd), free(c->shift);
-  free(c->wpackF), free(c->biasF);
+  free(c->wpackF), free(c->biasF), free(c->wdw);
 }
 
 static int64_t dim(MlirValue v, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(v), i); }
@@ -156,6 +158,60 @@ static int64_t *ints(MlirValue v, int64_t want, int64_t *n) {
   int64_t *p = qoGetConstInts(v, n);
   if (p && want >= 0 && *n != want && *n != 1) { free(p); return NULL; }
   return p;
+}
+
+/* The int8 epilogue: tosa.rescale (+ tosa.clamp) when it is the only user
+ * of conv's int32 result; returns the last op the kernel replaces. */
+static MlirOperation matchRequant(Conv *c, MlirOperation conv) {
+  MlirOperation result = conv;
+  MlirValue y = mlirOperationGetResult(conv, 0);
+  MlirOperation rs = onlyUser(y);
+  char rm[96], iu[32], ou[32];
+  if (qoOpIs(rs, "tosa.rescale") && mlirOperationGetNumOperands(rs) == 5 &&
+      isIntTensor(mlirOperationGetResult(rs, 0), 8) &&
+      attrText(rs, "rounding_mode", rm, sizeof rm) && strstr(rm, "SINGLE_ROUND") &&
+      (!attrText(rs, "input_unsigned", iu, sizeof iu) || !strcmp(iu, "false")) &&
+      (!attrText(rs, "output_unsigned", ou, sizeof ou) || !strcmp(ou, "false"))) {
+    int64_t nm, ns, ni, no;
+    int64_t *m = ints(mlirOperationGetOperand(rs, 1), c->OC, &nm);
+    int64_t *sh = ints(mlirOperationGetOperand(rs, 2), c->OC, &ns);
+    int64_t *izp = ints(mlirOperationGetOperand(rs, 3), 1, &ni);
+    int64_t *ozp = ints(mlirOperationGetOperand(rs, 4), 1, &no);
+    int good = m && sh && izp && ozp && izp[0] == 0 && nm == ns;
+    for (int64_t i = 0; good && i < ns; ++i) good = sh[i] >= 2 && sh[i] <= 62;
+    if (good) {
+      c->mult = calloc((size_t)c->OCP, sizeof(int64_t));
+      c->rnd = calloc((size_t)c->OCP, sizeof(int64_t));
+      c->shift = calloc((size_t)c->OCP, sizeof(int64_t));
+      good = c->mult && c->rnd && c->shift;
+    }
+    if (good) {
+      for (int64_t o = 0; o < c->OCP; ++o) {
+        int64_t k = o < c->OC ? (nm == 1 ? 0 : o) : 0;
+        c->mult[o] = m[k], c->shift[o] = sh[k], c->rnd[o] = (int64_t)1 << (sh[k] - 1);
+      }
+      c->outI8 = 1, c->ozp = ozp[0], c->lo = -128, c->hi = 127;
+      result = rs;
+      /* A following int8 clamp narrows the bounds. */
+      MlirOperation cl = onlyUser(mlirOperationGetResult(rs, 0));
+      if (qoOpIs(cl, "tosa.clamp") && isIntTensor(mlirOperationGetResult(cl, 0), 8)) {
+        MlirAttribute lo = mlirOperationGetAttributeByName(cl, qoStr("min_val"));
+        MlirAttribute hi = mlirOperationGetAttributeByName(cl, qoStr("max_val"));
+        if (!mlirAttributeIsNull(lo) && !mlirAttributeIsNull(hi) && mlirAttributeIsAInteger(lo) &&
+            mlirAttributeIsAInteger(hi)) {
+          int64_t l = mlirIntegerAttrGetValueInt(lo), h = mlirIntegerAttrGetValueInt(hi);
+          c->lo = l > c->lo ? l : c->lo, c->hi = h < c->hi ? h : c->hi;
+          if (c->lo > c->hi) c->lo = c->hi;
+          result = cl;
+        }
+      }
+    } else {
+      free(c->mult), free(c->rnd), free(c->shift);
+      c->mult = c->rnd = c->shift = NULL;
+    }
+    free(m), free(sh), free(izp), free(ozp);
+  }
+  return result;
 }
 
 /* Analyzes conv; fills c and returns the op whose result the kernel replaces
@@ -215,57 +271,62 @@ static MlirOperation matchConv(MlirOperation conv, Conv *c) {
   }
   free(wv), free(bv);
 
-  /* The epilogue: rescale (+ clamp) when the conv's only user is one. */
-  MlirOperation result = conv;
-  MlirOperation rs = onlyUser(y);
-  char rm[96], iu[32], ou[32];
-  if (qoOpIs(rs, "tosa.rescale") && mlirOperationGetNumOperands(rs) == 5 &&
-      isIntTensor(mlirOperationGetResult(rs, 0), 8) &&
-      attrText(rs, "rounding_mode", rm, sizeof rm) && strstr(rm, "SINGLE_ROUND") &&
-      (!attrText(rs, "input_unsigned", iu, sizeof iu) || !strcmp(iu, "false")) &&
-      (!attrText(rs, "output_unsigned", ou, sizeof ou) || !strcmp(ou, "false"))) {
-    int64_t nm, ns, ni, no;
-    int64_t *m = ints(mlirOperationGetOperand(rs, 1), c->OC, &nm);
-    int64_t *sh = ints(mlirOperationGetOperand(rs, 2), c->OC, &ns);
-    int64_t *izp = ints(mlirOperationGetOperand(rs, 3), 1, &ni);
-    int64_t *ozp = ints(mlirOperationGetOperand(rs, 4), 1, &no);
-    int good = m && sh && izp && ozp && izp[0] == 0 && nm == ns;
-    for (int64_t i = 0; good && i < ns; ++i) good = sh[i] >= 2 && sh[i] <= 62;
-    if (good) {
-      c->mult = calloc((size_t)c->OCP, sizeof(int64_t));
-      c->rnd = calloc((size_t)c->OCP, sizeof(int64_t));
-      c->shift = calloc((size_t)c->OCP, sizeof(int64_t));
-      good = c->mult && c->rnd && c->shift;
-    }
-    if (good) {
-      for (int64_t o = 0; o < c->OCP; ++o) {
-        int64_t k = o < c->OC ? (nm == 1 ? 0 : o) : 0;
-        c->mult[o] = m[k], c->shift[o] = sh[k], c->rnd[o] = (int64_t)1 << (sh[k] - 1);
-      }
-      c->outI8 = 1, c->ozp = ozp[0], c->lo = -128, c->hi = 127;
-      result = rs;
-      /* A following int8 clamp narrows the bounds. */
-      MlirOperation cl = onlyUser(mlirOperationGetResult(rs, 0));
-      if (qoOpIs(cl, "tosa.clamp") && isIntTensor(mlirOperationGetResult(cl, 0), 8)) {
-        MlirAttribute lo = mlirOperationGetAttributeByName(cl, qoStr("min_val"));
-        MlirAttribute hi = mlirOperationGetAttributeByName(cl, qoStr("max_val"));
-        if (!mlirAttributeIsNull(lo) && !mlirAttributeIsNull(hi) && mlirAttributeIsAInteger(lo) &&
-            mlirAttributeIsAInteger(hi)) {
-          int64_t l = mlirIntegerAttrGetValueInt(lo), h = mlirIntegerAttrGetValueInt(hi);
-          c->lo = l > c->lo ? l : c->lo, c->hi = h < c->hi ? h : c->hi;
-          if (c->lo > c->hi) c->lo = c->hi;
-          result = cl;
-        }
-      }
-    } else {
-      free(c->mult), free(c->rnd), free(c->shift);
-      c->mult = c->rnd = c->shift = NULL;
-    }
-    free(m), free(sh), free(izp), free(ozp);
-  }
-  return result;
+  return matchRequant(c, conv);
 }
 
+
+/* int8 tosa.depthwise_conv2d with channel multiplier 1, constant weights
+ * [KH][KW][C][1], bias and zero points (weight zero point 0), dilation 1. */
+static MlirOperation matchDepthwise(MlirOperation op, Conv *c) {
+  memset(c, 0, sizeof *c);
+  MlirOperation none = {NULL};
+  if (mlirOperationGetNumOperands(op) != 5) return none;
+  MlirValue x = mlirOperationGetOperand(op, 0), w = mlirOperationGetOperand(op, 1);
+  MlirValue b = mlirOperationGetOperand(op, 2), y = mlirOperationGetResult(op, 0);
+  if (!isIntTensor(x, 8) || !isIntTensor(w, 8) || !isIntTensor(y, 32) || !isIntTensor(b, 32)) return none;
+  int64_t pad[4], st[2], dil[2];
+  if (!arrayAttr(op, "pad", 4, pad) || !arrayAttr(op, "stride", 2, st) ||
+      !arrayAttr(op, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
+    return none;
+  c->dw = 1;
+  c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
+  c->KH = dim(w, 0), c->KW = dim(w, 1), c->OC = c->C;
+  c->OH = dim(y, 1), c->OW = dim(y, 2);
+  c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
+  if (dim(w, 2) != c->C || dim(w, 3) != 1 || dim(y, 3) != c->C || dim(y, 0) != c->N) return none;
+  if ((c->H + c->PT + c->PB - c->KH) / c->SH + 1 != c->OH ||
+      (c->W + c->PL + c->PR - c->KW) / c->SW + 1 != c->OW)
+    return none;
+  int64_t n;
+  int64_t *zx = ints(mlirOperationGetOperand(op, 3), 1, &n);
+  int64_t *zw = ints(mlirOperationGetOperand(op, 4), 1, &n);
+  int ok = zx && zw && zw[0] == 0;
+  c->zx = zx ? zx[0] : 0;
+  free(zx), free(zw);
+  if (!ok) return none;
+  int64_t nw, nb;
+  int64_t *wv = ints(w, -1, &nw);
+  int64_t *bv = ints(b, c->OC, &nb);
+  if (!wv || !bv || nw != c->KH * c->KW * c->C) { free(wv), free(bv); return none; }
+  c->OCB = (c->C + 15) / 16, c->OCP = c->OCB * 16;
+  c->Cp = c->OCP, c->C4 = c->Cp;
+  c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
+  c->wdw = calloc((size_t)(c->KH * c->KW * c->OCP), sizeof(int32_t));
+  c->bias = calloc((size_t)c->OCP, sizeof(int64_t));
+  if (!c->wdw || !c->bias) { free(wv), free(bv); convFree(c); return none; }
+  for (int64_t ch = 0; ch < c->C; ++ch) {
+    int64_t sum = 0;
+    for (int64_t k = 0; k < c->KH * c->KW; ++k) {
+      int64_t v = wv[k * c->C + ch];
+      sum += v;
+      c->wdw[k * c->OCP + ch] = (int32_t)v;
+    }
+    /* Padding holds the zero point, so (x - zx) * w == x * w - zx * w everywhere. */
+    c->bias[ch] = bv[nb == 1 ? 0 : ch] - c->zx * sum;
+  }
+  free(wv), free(bv);
+  return matchRequant(c, op);
+}
 
 static int isF32Tensor(MlirValue v) {
   MlirType t = mlirValueGetType(v);
@@ -378,6 +439,14 @@ typedef struct Gen {
   int id;       /* SSA counter */
 } Gen;
 
+/* Copies an SSA name (at most 39 characters) into a name buffer. */
+static void setName(char *dst, const char *src) {
+  size_t n = strlen(src);
+  if (n > 39) n = 39;
+  memcpy(dst, src, n);
+  dst[n] = 0;
+}
+
 /* A fresh SSA name in `out` ("%t<k>"). */
 static const char *fresh(Gen *g, char *out) {
   snprintf(out, 40, "%%t%d", g->id++);
@@ -410,6 +479,12 @@ static void hexArray(Buf *b, const void *data, size_t bytes) {
 }
 
 static void emitGlobals(Buf *b, const char *name, const Conv *c) {
+  if (c->dw) {
+    size_t wn = (size_t)(c->KH * c->KW * c->OCP);
+    bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxi32> = dense<", name, wn);
+    hexArray(b, c->wdw, wn * 4);
+    bp(b, "> {alignment = 64 : i64}\n");
+  }
   if (c->isFloat) {
     size_t wn = (size_t)(c->OCB * c->KH * c->KW * c->C * 16);
     bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxf32> = dense<", name, wn);
@@ -420,10 +495,12 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
     bp(b, "> {alignment = 64 : i64}\n");
     return;
   }
-  size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
-  bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxi8> = dense<", name, wbytes);
-  hexArray(b, c->wpack, wbytes);
-  bp(b, "> {alignment = 64 : i64}\n");
+  if (!c->dw) {
+    size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
+    bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxi8> = dense<", name, wbytes);
+    hexArray(b, c->wpack, wbytes);
+    bp(b, "> {alignment = 64 : i64}\n");
+  }
   int32_t *b32 = malloc((size_t)c->OCP * 4);
   if (!b32) { b->oom = 1; return; }
   for (int64_t i = 0; i < c->OCP; ++i) b32[i] = (int32_t)(uint32_t)c->bias[i]; /* wraps like the accumulator */
@@ -445,6 +522,37 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
 
 #define MAXACC 32
 
+/* Stores int32 accumulator `v` at output offset `at`: as int32, or
+ * requantized (TOSA SINGLE_ROUND in i64, + zero point, clamp) to int8 with
+ * the per-channel vectors mv/rv/sv; masked when `mask` is non-NULL. */
+static void storeI(Gen *g, const char *v, const char *at, const char *mv, const char *rv, const char *sv,
+                   const char *mask) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  char val[40];
+  const char *vt = "vector<16xi32>", *outT = c->outI8 ? "i8" : "i32";
+  if (c->outI8) {
+    char e[40], m1[40], a1[40], s1[40], z1[40], l1[40], h1[40];
+    bp(b, "    %s = arith.extsi %s : vector<16xi32> to vector<16xi64>\n", fresh(g, e), v);
+    bp(b, "    %s = arith.muli %s, %s : vector<16xi64>\n", fresh(g, m1), e, mv);
+    bp(b, "    %s = arith.addi %s, %s : vector<16xi64>\n", fresh(g, a1), m1, rv);
+    bp(b, "    %s = arith.shrsi %s, %s : vector<16xi64>\n", fresh(g, s1), a1, sv);
+    bp(b, "    %s = arith.addi %s, %%ozp : vector<16xi64>\n", fresh(g, z1), s1);
+    bp(b, "    %s = arith.maxsi %s, %%lo : vector<16xi64>\n", fresh(g, l1), z1);
+    bp(b, "    %s = arith.minsi %s, %%hi : vector<16xi64>\n", fresh(g, h1), l1);
+    bp(b, "    %s = arith.trunci %s : vector<16xi64> to vector<16xi8>\n", fresh(g, val), h1);
+    vt = "vector<16xi8>";
+  } else {
+    setName(val, v);
+  }
+  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
+  if (mask)
+    bp(b, "    vector.maskedstore %%y1[%s], %s, %s : memref<%lldx%s>, vector<16xi1>, %s\n", at, mask, val,
+       TOTY, outT, vt);
+  else
+    bp(b, "    vector.store %s, %%y1[%s] : memref<%lldx%s>, %s\n", val, at, TOTY, outT, vt);
+}
+
 /* One R x J register tile. `n`, `oh`, `ow` (spatial) or `p` (pointwise, in
  * `ow`) and `ob` (first 16-channel block) are index values. */
 static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const char *oh,
@@ -454,9 +562,6 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
   char t0[40], t1[40], t2[40], args[160];
   int RJ = R * J;
   char acc[MAXACC][40];
-  const char *outT = c->outI8 ? "i8" : "i32";
-  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
-  (void)TOTY;
   /* Accumulators start at the (compensated) bias. */
   char binit[4][40];
   for (int j = 0; j < J; ++j) {
@@ -466,7 +571,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
        (long long)c->OCP);
   }
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < J; ++j) snprintf(acc[r * J + j], 40, "%s", binit[j]);
+    for (int j = 0; j < J; ++j) setName(acc[r * J + j], binit[j]);
 
   /* The reduction loops over kh, kw, c/4 (loops of one trip omitted). */
   int64_t trips[3] = {c->KH, c->KW, c->C4};
@@ -489,7 +594,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
     bp(b, ") -> (");
     for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
     bp(b, ") {\n");
-    for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s", nacc[k]);
+    for (int k = 0; k < RJ; ++k) setName(acc[k], nacc[k]);
   }
   /* Body: J weight vectors, R broadcast activations, R*J dot products. */
   char wv[4][40], wz[4][40];
@@ -552,7 +657,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
       }
     }
   }
-  for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s", nxt[k]);
+  for (int k = 0; k < RJ; ++k) setName(acc[k], nxt[k]);
   /* Close the loops, innermost first. */
   for (int l = 2; l >= 0; --l) {
     if (!open[l]) continue;
@@ -587,33 +692,10 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
         aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + (d3 + %d) * 16",
             (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
       }
-      const char *v = acc[r * J + j];
-      char val[40];
-      const char *vt = "vector<16xi32>";
-      if (c->outI8) {
-        char e[40], m1[40], a1[40], s1[40], z1[40], l1[40], h1[40];
-        bp(b, "    %s = arith.extsi %s : vector<16xi32> to vector<16xi64>\n", fresh(g, e), v);
-        bp(b, "    %s = arith.muli %s, %s : vector<16xi64>\n", fresh(g, m1), e, mv);
-        bp(b, "    %s = arith.addi %s, %s : vector<16xi64>\n", fresh(g, a1), m1, rv);
-        bp(b, "    %s = arith.shrsi %s, %s : vector<16xi64>\n", fresh(g, s1), a1, sv);
-        bp(b, "    %s = arith.addi %s, %%ozp : vector<16xi64>\n", fresh(g, z1), s1);
-        bp(b, "    %s = arith.maxsi %s, %%lo : vector<16xi64>\n", fresh(g, l1), z1);
-        bp(b, "    %s = arith.minsi %s, %%hi : vector<16xi64>\n", fresh(g, h1), l1);
-        bp(b, "    %s = arith.trunci %s : vector<16xi64> to vector<16xi8>\n", fresh(g, val), h1);
-        vt = "vector<16xi8>";
-      } else {
-        snprintf(val, 40, "%s", v);
-      }
-      if (mask[0] && j == J - 1)
-        bp(b, "    vector.maskedstore %%y1[%s], %s, %s : memref<%lldx%s>, vector<16xi1>, %s\n", t0, mask, val,
-           (long long)(c->N * c->OH * c->OW * c->OC), outT, vt);
-      else
-        bp(b, "    vector.store %s, %%y1[%s] : memref<%lldx%s>, %s\n", val, t0,
-           (long long)(c->N * c->OH * c->OW * c->OC), outT, vt);
+      storeI(g, acc[r * J + j], t0, mv, rv, sv, mask[0] && j == J - 1 ? mask : NULL);
     }
   }
 }
-
 
 /* The fp32 R x J tile: broadcast one input value, FMA with J weight vectors. */
 static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const char *oh,
@@ -630,7 +712,7 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
        (long long)c->OCP);
   }
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < J; ++j) snprintf(acc[r * J + j], 40, "%s", binit[j]);
+    for (int j = 0; j < J; ++j) setName(acc[r * J + j], binit[j]);
   int64_t trips[3] = {c->KH, c->KW, c->C};
   char iv[3][40], res[3][40];
   int open[3] = {0, 0, 0};
@@ -646,7 +728,7 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
       char na[40];
       fresh(g, na);
       bp(b, "%s%s = %s", k ? ", " : "", na, acc[k]);
-      snprintf(acc[k], 40, "%s", na);
+      setName(acc[k], na);
     }
     bp(b, ") -> (");
     for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xf32>", k ? ", " : "");
@@ -677,7 +759,7 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
       bp(b, "    %s = vector.fma %s, %s, %s : vector<16xf32>\n", fresh(g, nxt[r * J + j]), t2, wv[j],
          acc[r * J + j]);
   }
-  for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s", nxt[k]);
+  for (int k = 0; k < RJ; ++k) setName(acc[k], nxt[k]);
   for (int l = 2; l >= 0; --l) {
     if (!open[l]) continue;
     bp(b, "    scf.yield ");
@@ -702,12 +784,12 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
             (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
       }
       char v[40];
-      snprintf(v, 40, "%s", acc[r * J + j]);
+      setName(v, acc[r * J + j]);
       if (c->clampF) {
         char l1[40], h1[40];
         bp(b, "    %s = arith.maximumf %s, %%lo : vector<16xf32>\n", fresh(g, l1), v);
         bp(b, "    %s = arith.minimumf %s, %%hi : vector<16xf32>\n", fresh(g, h1), l1);
-        snprintf(v, 40, "%s", h1);
+        setName(v, h1);
       }
       if (mask[0] && j == J - 1)
         bp(b, "    vector.maskedstore %%y1[%s], %s, %s : memref<%lldxf32>, vector<16xi1>, vector<16xf32>\n", t0,
@@ -715,6 +797,116 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
       else
         bp(b, "    vector.store %s, %%y1[%s] : memref<%lldxf32>, vector<16xf32>\n", v, t0, TOTY);
     }
+}
+
+/* Depthwise: R output pixels x 16 channels of block `cb`; per tap one weight
+ * vector, R input vectors (sign-extended), multiply-add in int32. */
+static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *oh, const char *ow,
+                       const char *cb) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  char t0[40], t1[40], t2[40], args[160], acc[MAXACC][40], nxt[MAXACC][40], init[40];
+  aff(g, t0, "d0", cb, "d0 * 16");
+  bp(b, "    %s = vector.load %%bias[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, init), t0,
+     (long long)c->OCP);
+  for (int r = 0; r < R; ++r) setName(acc[r], init);
+  int64_t trips[2] = {c->KH, c->KW};
+  char iv[2][40], res[2][40];
+  int open[2] = {0, 0};
+  for (int l = 0; l < 2; ++l) {
+    if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
+    open[l] = 1;
+    char ub[40];
+    cidx(g, ub, trips[l]);
+    fresh(g, iv[l]);
+    fresh(g, res[l]);
+    bp(b, "    %s:%d = scf.for %s = %%c0 to %s step %%c1 iter_args(", res[l], R, iv[l], ub);
+    for (int k = 0; k < R; ++k) {
+      char na[40];
+      fresh(g, na);
+      bp(b, "%s%s = %s", k ? ", " : "", na, acc[k]);
+      setName(acc[k], na);
+    }
+    bp(b, ") -> (");
+    for (int k = 0; k < R; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    bp(b, ") {\n");
+  }
+  char wv[40];
+  snprintf(args, sizeof args, "%s, %s, %s", iv[0], iv[1], cb);
+  aff(g, t0, "d0, d1, d2", args, "(d0 * %lld + d1) * %lld + d2 * 16", (long long)c->KW, (long long)c->OCP);
+  bp(b, "    %s = vector.load %%wdw[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, wv), t0,
+     (long long)(c->KH * c->KW * c->OCP));
+  for (int r = 0; r < R; ++r) {
+    snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], cb);
+    aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
+        "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5 * 16", (long long)c->Hp,
+        (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->OCP);
+    bp(b, "    %s = vector.load %%xp[%s] : memref<%lldxi8>, vector<16xi8>\n", fresh(g, t1), t0,
+       (long long)(c->N * c->Hp * c->Wp * c->OCP));
+    bp(b, "    %s = arith.extsi %s : vector<16xi8> to vector<16xi32>\n", fresh(g, t2), t1);
+    char p[40];
+    bp(b, "    %s = arith.muli %s, %s : vector<16xi32>\n", fresh(g, p), t2, wv);
+    bp(b, "    %s = arith.addi %s, %s : vector<16xi32>\n", fresh(g, nxt[r]), acc[r], p);
+  }
+  for (int k = 0; k < R; ++k) setName(acc[k], nxt[k]);
+  for (int l = 1; l >= 0; --l) {
+    if (!open[l]) continue;
+    bp(b, "    scf.yield ");
+    for (int k = 0; k < R; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
+    bp(b, " : ");
+    for (int k = 0; k < R; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    bp(b, "\n    }\n");
+    for (int k = 0; k < R; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
+  }
+  char mask[40] = "", mv[40] = "", rv[40] = "", sv[40] = "";
+  if (maskLast && c->OC % 16)
+    bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), (int)(c->OC % 16));
+  if (c->outI8) {
+    aff(g, t0, "d0", cb, "d0 * 16");
+    bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, mv), t0, (long long)c->OCP);
+    bp(b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, rv), t0, (long long)c->OCP);
+    bp(b, "    %s = vector.load %%shf[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, sv), t0, (long long)c->OCP);
+  }
+  for (int r = 0; r < R; ++r) {
+    snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, cb);
+    aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + d3 * 16",
+        (long long)c->OH, (long long)c->OW, r, (long long)c->OC);
+    storeI(g, acc[r], t0, mv, rv, sv, mask[0] ? mask : NULL);
+  }
+}
+
+/* Depthwise loops for one output row: channel blocks, then pixel tiles. */
+static void emitRowDW(Gen *g, const char *n, const char *oh) {
+  const Conv *c = g->c;
+  int R = 12;
+  if (R > c->OW) R = (int)c->OW;
+  int64_t main = c->OW / R * R;
+  int rem = (int)(c->OW - main);
+  int64_t full = c->OC / 16;
+  char ub[40], step[40], cb[40], pv[40], cv[40];
+  for (int part = 0; part < 2; ++part) {
+    int masked = part == 1;
+    if (!masked && full == 0) continue;
+    if (masked && full == c->OCB) continue;
+    if (!masked) {
+      cidx(g, ub, full);
+      bp(g->b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, cb), ub);
+    } else {
+      cidx(g, cb, full);
+    }
+    if (main > 0) {
+      cidx(g, ub, main);
+      cidx(g, step, R);
+      bp(g->b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, pv), ub, step);
+      emitTileDW(g, R, masked, n, oh, pv, cb);
+      bp(g->b, "    }\n");
+    }
+    if (rem > 0) {
+      cidx(g, cv, main);
+      emitTileDW(g, rem, masked, n, oh, cv, cb);
+    }
+    if (!masked) bp(g->b, "    }\n");
+  }
 }
 
 /* Register tile: R pixels x J blocks of 16 output channels (32 zmm). */
@@ -796,11 +988,14 @@ static void closeTasks(Gen *g) {
 static void emitTasks(Gen *g) {
   const Conv *c = g->c;
   char t[40], args[96], a0[40], a1[40];
-  if (!c->pointwise) {
+  if (!c->pointwise || c->dw) {
     openTasks(g, t, c->N * c->OH);
     aff(g, a0, "d0", t, "d0 floordiv %lld", (long long)c->OH);
     aff(g, a1, "d0", t, "d0 mod %lld", (long long)c->OH);
-    emitBlockLoops(g, a0, a1, "%c0", c->OW);
+    if (c->dw)
+      emitRowDW(g, a0, a1);
+    else
+      emitBlockLoops(g, a0, a1, "%c0", c->OW);
     closeTasks(g);
     return;
   }
@@ -870,6 +1065,52 @@ static void emitSignature(Buf *b, const char *name, const char *suffix, const Co
 }
 
 
+/* int8 depthwise kernel body: a padded copy (zero point in the padding,
+ * channels rounded up to 16), then one task per output row. */
+static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long TOT, long long TOTY) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
+     (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, elemT(c), TOTY, elemT(c));
+  bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
+     (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
+  bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
+  bp(b, "    %%padv = arith.constant %d : i8\n", (int)c->zx);
+  bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
+  char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[200];
+  int VW = 64;
+  while (c->C % VW) VW /= 2;
+  const int64_t lim[3] = {c->N, c->H, c->W};
+  char *ivs[3] = {i0, i1, i2};
+  for (int k = 0; k < 3; ++k) {
+    cidx(g, ub, lim[k]);
+    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, ivs[k]), ub);
+  }
+  cidx(g, ub, c->C), cidx(g, st, VW);
+  bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i3), ub, st);
+  snprintf(args, sizeof args, "%s, %s, %s, %s", i0, i1, i2, i3);
+  aff(g, sI, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
+      (long long)c->W, (long long)c->C);
+  aff(g, dI, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
+      (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)c->OCP);
+  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldxi8>, vector<%dxi8>\n", fresh(g, v), sI, TOT, VW);
+  bp(b, "    vector.store %s, %%xp[%s] : memref<%lldxi8>, vector<%dxi8>\n", v, dI, XB, VW);
+  bp(b, "    }\n    }\n    }\n    }\n");
+  bp(b, "    %%wdw = memref.get_global @%s_w : memref<%lldxi32>\n", name, (long long)(c->KH * c->KW * c->OCP));
+  bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
+  if (c->outI8) {
+    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->ozp);
+    bp(b, "    %%lo = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->lo);
+    bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
+  }
+  emitTasks(g);
+  bp(b, "    memref.dealloc %%xp : memref<%lldxi8>\n    return\n  }\n", XB);
+}
+
+
 /* fp32 kernel body: the input is read in place, or from a zero-padded copy. */
 static void emitFloatBody(Gen *g, const char *name, long long XB, long long TOT, long long TOTY) {
   const Conv *c = g->c;
@@ -885,7 +1126,7 @@ static void emitFloatBody(Gen *g, const char *name, long long XB, long long TOT,
     bp(b, "    %%xq = memref.alloc() {alignment = 64 : i64} : memref<%lldxf32>\n", XB);
     bp(b, "    %%zero = arith.constant 0.0 : f32\n");
     bp(b, "    linalg.fill ins(%%zero : f32) outs(%%xq : memref<%lldxf32>)\n", XB);
-    char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[160];
+    char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[200];
     int VW = 16;
     while (c->C % VW) VW /= 2;
     const int64_t lim[3] = {c->N, c->H, c->W};
@@ -934,6 +1175,10 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
     emitFloatBody(g, name, XB, TOT, TOTY);
     return;
   }
+  if (c->dw) {
+    emitDepthwiseBody(g, name, XB, TOT, TOTY);
+    return;
+  }
   bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
   bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
      (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
@@ -946,7 +1191,7 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
     bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
   }
   /* Copy the input in, s8 -> u8. */
-  char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], s[40], d[40], v[40], u[40], args[128];
+  char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], s[40], d[40], v[40], u[40], args[200];
   int64_t span = padded ? c->C : TOT;
   int VW = 64;
   while (span % VW) VW /= 2;
@@ -1138,19 +1383,22 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
   qoOpList convs = {0};
   qoCollectOps(module, "tosa.conv2d", &convs);
   if (fp32) qoCollectOps(module, "tosa.matmul", &convs);
+  qoCollectOps(module, "tosa.depthwise_conv2d", &convs);
   int counter = 0;
   for (size_t i = 0; i < convs.size; ++i) {
     Conv c;
     MlirOperation conv = convs.ops[i];
     MlirOperation last = isF32Tensor(mlirOperationGetOperand(conv, 0))
                              ? (fp32 ? matchFloat(conv, &c) : (MlirOperation){NULL})
-                             : qoOpIs(conv, "tosa.conv2d") ? matchConv(conv, &c) : (MlirOperation){NULL};
+                             : qoOpIs(conv, "tosa.conv2d")           ? matchConv(conv, &c)
+                             : qoOpIs(conv, "tosa.depthwise_conv2d") ? matchDepthwise(conv, &c)
+                                                                     : (MlirOperation){NULL};
     if (mlirOperationIsNull(last)) continue;
     char name[64];
     do snprintf(name, sizeof name, "qo_conv%d", counter++);
     while (qoModuleHasSymbol(module, name));
     /* Threads only where the work pays for waking them. */
-    double ops = 2.0 * c.N * c.OH * c.OW * c.OC * c.KH * c.KW * c.C;
+    double ops = 2.0 * c.N * c.OH * c.OW * c.OC * c.KH * c.KW * (c.dw ? 1 : c.C);
     int par = minOps >= 0 && ops >= minOps;
     Buf b = {0};
     bp(&b, "module {\n");
@@ -1172,7 +1420,8 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
     free(b.s);
     char msg[160];
     snprintf(msg, sizeof msg, "%s %s -> @%s (%s, %s epilogue%s)", c.isFloat ? "fp32" : "int8",
-             c.matmul ? "matmul" : "conv2d", name, c.pointwise ? "pointwise GEMM" : "implicit GEMM",
+             c.matmul ? "matmul" : c.dw ? "depthwise_conv2d" : "conv2d", name,
+             c.dw ? "direct" : c.pointwise ? "pointwise GEMM" : "implicit GEMM",
              c.isFloat ? (c.clampF ? "bias+clamp" : "bias")
                        : c.outI8 ? "requantize+clamp" : "int32",
              par ? ", OpenMP" : "");

@@ -2,7 +2,7 @@
 # Single-layer int8/fp32 speed of quant-opt against oneDNN, and both against this
 # machine's measured per-core peaks (bench/layers/README.md). One markdown table.
 #   bench/layers/layers.sh            (BUILD_DIR, default build; 1 thread)
-#   THREADS=2       oneDNN threads (quant-opt's models are single-threaded)
+#   THREADS=2       threads for oneDNN and quant-opt (OpenMP in the generated kernels)
 #   REPS=7 MS=60    oneDNN: timed blocks per case, ms per block
 #   QO_BUDGET=20    seconds one quant-opt case may take; slower ones print "skipped (slow)"
 #   QO_TARGET=4     seconds to spend timing one quant-opt case (at least 3 runs)
@@ -42,21 +42,18 @@ else
   echo "(libdnnl-dev missing: oneDNN columns left empty; apt-get install -y libdnnl-dev)" >&2
 fi
 
-# --- quant-opt models: generate, calibrate + lower to int8, compile fp32 (cached) ------
+# --- quant-opt models: generate, compile the int8 twin and the fp32 layer (cached) ------
+# The int8 model is integer TOSA with int8 input and output (gen_layers.py), like
+# oneDNN's u8 -> u8 primitive; its conv/matmul must become a generated kernel.
 for c in $CASES; do
   so8=$OUT/$c-int8.so so32=$OUT/$c-fp32.so
   if [ -f "$so8" ] && [ -f "$so32" ] && [ "$so8" -nt "$QO" ] && [ "$so8" -nt $HERE/gen_layers.py ]; then continue; fi
   echo "building $c ..." >&2
   $PY $HERE/gen_layers.py "$OUT" "$c"
-  "$QO" "$OUT/$c.mlir" -p 'builtin.module(func.func(quant-insert-qdq))' \
-      --calibrate "$OUT/$c-calib.npy" --calibration-table "$OUT/$c-table.json" \
-      --post-pipeline quant-lower-int --emit=shared -o "$OUT/$c-int8.tmp.so" 2>/dev/null
-  # The same lowering to MLIR, to check the layer really computes in int8.
-  "$QO" "$OUT/$c.mlir" -p 'builtin.module(func.func(quant-insert-qdq))' \
-      --calibration-table "$OUT/$c-table.json" --post-pipeline quant-lower-int -o "$OUT/$c-int8.mlir"
-  grep -Eq 'tosa\.(conv2d|matmul) .*tensor<[0-9x]*xi8>' "$OUT/$c-int8.mlir" ||
-    { echo "error: $c did not lower to an int8 conv2d/matmul" >&2; exit 1; }
-  "$QO" "$OUT/$c.mlir" --emit=shared -o "$so32"
+  "$QO" "$OUT/$c-int8.mlir" --remarks --emit=shared -o "$OUT/$c-int8.tmp.so" 2>"$OUT/$c-int8.remarks"
+  grep -q "int8 conv2d -> @qo_conv" "$OUT/$c-int8.remarks" ||
+    { cat "$OUT/$c-int8.remarks" >&2; echo "error: $c did not compile to a generated int8 kernel" >&2; exit 1; }
+  "$QO" "$OUT/$c.mlir" --remarks --emit=shared -o "$so32" 2>"$OUT/$c-fp32.remarks"
   mv "$OUT/$c-int8.tmp.so" "$so8"
   mv "$OUT/$c-int8.tmp.h" "$OUT/$c-int8.h" 2>/dev/null || true
 done
@@ -80,9 +77,11 @@ probe_cap=$(( QO_BUDGET / 4 ))
 for c in $CASES; do
   for p in int8 fp32; do
     so=$OUT/$c-$p.so
+    x=$OUT/$c-input.npy
+    [ $p = int8 ] && x=$OUT/$c-input-i8.npy
     # One probe run (also writes the output for the int8-vs-fp32 check), capped in time.
     set +e
-    t=$(timeout "$probe_cap" "$RUN" "$so" "$OUT/$c-input.npy" --bench 1 --warmup 0 -q -o "$OUT/$c-$p-out.npy")
+    t=$(timeout "$probe_cap" "$RUN" "$so" "$x" --threads "$THREADS" --bench 1 --warmup 0 -q -o "$OUT/$c-$p-out.npy")
     rc=$?
     set -e
     if [ $rc = 124 ]; then
@@ -100,7 +99,7 @@ for c in $CASES; do
       echo "qo $p $c skip 1run=${t}ms" >>"$RES"
       continue
     fi
-    m=$("$RUN" "$so" "$OUT/$c-input.npy" --bench "$n" --warmup "$w" -q | latency)
+    m=$("$RUN" "$so" "$x" --threads "$THREADS" --bench "$n" --warmup "$w" -q | latency)
     echo "qo $p $c $m runs=$n" >>"$RES"
   done
 done
@@ -160,32 +159,48 @@ def ms(key):
 
 def sqnr(c):
     try:
-        a = np.load(os.path.join(out, c + "-int8-out.npy")).astype(np.float64)
+        import json
+        qp = json.load(open(os.path.join(out, c + "-int8.json")))
+        a = (np.load(os.path.join(out, c + "-int8-out.npy")).astype(np.float64) - qp["out_zp"]) * qp["out_scale"]
         b = np.load(os.path.join(out, c + "-fp32-out.npy")).astype(np.float64)
     except OSError:
         return "-"
     return "%.1f dB" % (10 * np.log10((b * b).sum() / ((a - b) ** 2).sum()))
 
-print("| shape | GOP | quant-opt int8 ms | quant-opt fp32 ms | oneDNN int8 ms | oneDNN int8 (VNNI cap) ms "
-      "| oneDNN fp32 ms | quant-opt int8 / oneDNN int8 | quant-opt int8 % of VNNI peak "
-      "| oneDNN int8 % of VNNI peak | quant-opt int8 vs its fp32 (SQNR) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| shape | GOP | quant-opt int8 ms | oneDNN int8 ms | oneDNN int8 VNNI-cap ms "
+      "| quant-opt / oneDNN | quant-opt / oneDNN VNNI-cap | quant-opt int8 GOP/s (% VNNI peak) "
+      "| oneDNN int8 GOP/s (% VNNI peak) | quant-opt fp32 ms | oneDNN fp32 ms "
+      "| quant-opt fp32 % FMA peak | quant-opt int8 speedup over its fp32 | int8 SQNR vs fp32 |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 impls = set()
+
+def rel(a, b):
+    if not a or not b:
+        return "-"
+    return "%.2fx faster" % (b / a) if a <= b else "%.2fx slower" % (a / b)
+
+def rate(g, t, peak):
+    if not t:
+        return "-"
+    r = g / (t * 1e-3)
+    return "%.0f (%.0f%%)" % (r, 100 * r / peak) if peak else "%.0f" % r
+
 for c in cases:
     g = gop(c)
     q8, q8s = ms(("qo", "int8", c))
-    _, q32s = ms(("qo", "fp32", c))
+    q32, q32s = ms(("qo", "fp32", c))
     d8, d8s = ms(("dnnl", "int8", c))
-    _, dvs = ms(("dnnl_vnni", "int8", c))
+    dv, dvs = ms(("dnnl_vnni", "int8", c))
     _, d32s = ms(("dnnl", "fp32", c))
     for k in (("dnnl", "int8", c), ("dnnl_vnni", "int8", c), ("dnnl", "fp32", c)):
         if k in res:
             impls.add(res[k][1])
-    ratio = "%.1fx slower" % (q8 / d8) if q8 and d8 else "-"
-    pq = "%.1f%%" % (100 * g / (q8 * 1e-3) / vnni) if q8 and vnni else "-"
-    pd = "%.1f%%" % (100 * g / (d8 * 1e-3) / vnni) if d8 and vnni else "-"
-    print("| %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-        c, g, q8s, q32s, d8s, dvs, d32s, ratio, pq, pd, sqnr(c)))
+    pf = "%.0f%%" % (100 * g / (q32 * 1e-3) / fma / (int(threads) or 1)) if q32 and fma else "-"
+    sp = "%.1fx" % (q32 / q8) if q8 and q32 else "-"
+    vpk = vnni * (int(threads) or 1) if vnni else None
+    print("| %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        c, g, q8s, d8s, dvs, rel(q8, d8), rel(q8, dv), rate(g, q8, vpk), rate(g, d8, vpk),
+        q32s, d32s, pf, sp, sqnr(c)))
 
 def f(x, unit):
     return "n/a" if x is None else "%.0f %s" % (x, unit)
@@ -199,11 +214,11 @@ print("oneDNN: %s; implementations: %s; int8 = u8 x s8 -> u8, per-channel output
       % (open(os.path.join(out, "onednn-version.txt")).read().strip().replace("\n", " / ")
          if os.path.exists(os.path.join(out, "onednn-version.txt")) else "not run",
          ", ".join(sorted(impls)) or "-", threads))
-print("quant-opt: %s.so via qo-run --bench (median of the runs shown in results.txt), 1 thread; "
-      "input f32 NHWC, quantized to u8 inside the model; the output dequantized from the int32 "
-      "accumulator to f32 (quant-opt's default)." % "{int8,fp32}")
-print("NOTE: quant-opt has no VNNI/AMX kernels yet: its int8 conv/matmul run through generic "
-      "LLVM-vectorized loops. This table is the baseline that the x86 int8 code-generation issue improves.")
-print("GOP = 2*N*H*W*OC*IC*k*k (padded taps counted) or 2*M*K*N; the ratio is quant-opt int8 ms / "
-      "oneDNN int8 ms from this same run; % of peak = achieved GOP/s / the VNNI peak above.")
+print("quant-opt: {int8,fp32}.so via qo-run --bench --threads %s (median of the runs in results.txt). "
+      "int8: integer TOSA with int8 input and output (gen_layers.py), compiled by quant-opt to its "
+      "generated AVX-512 VNNI kernel (run-time dispatch picks it on this CPU): u8 x s8 -> i32, "
+      "fused per-channel requantization to u8 (carried as s8). fp32: the float layer, compiled to "
+      "the generated FMA kernel." % threads)
+print("GOP = 2*N*H*W*OC*IC*k*k (padded taps counted) or 2*M*K*N; ratios compare quant-opt and oneDNN "
+      "from this same run; % of peak = achieved GOP/s / (the 1-core peak above x threads).")
 PY

@@ -32,8 +32,8 @@ function readNpy(path) {
     .map((s) => s.trim()).filter((s) => s.length).map(Number);
   const n = shape.reduce((a, c) => a * c, 1);
   const off = hstart + hlen;
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = b.readFloatLE(off + 4 * i);
+  // copy into a fresh (aligned) buffer; .npy data is little-endian like x86
+  const data = new Float32Array(b.buffer.slice(b.byteOffset + off, b.byteOffset + off + 4 * n));
   return { shape, data };
 }
 

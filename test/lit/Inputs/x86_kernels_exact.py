@@ -7,6 +7,7 @@ point, then either the int32 accumulator as the output, or tosa.rescale
 SINGLE_ROUND per-channel [+ tosa.clamp] to int8) for random shapes that cover
 the kernels' edge cases: 1, 3, 15, 17, 63, 65 input and output channels
 (partial 16-channel blocks, channels padded to 4), 1x1 (pointwise GEMM path),
+depthwise convolutions,
 3x3 and 5x5 windows, strides 1 and 2, padding, odd widths (remainder pixel
 tiles), several batches; inputs over the whole int8 range and rescales that
 saturate; three shapes big enough for the kernels' OpenMP loops. Each model
@@ -14,6 +15,7 @@ runs with every ISA forced through QO_ISA, on 2 threads (and VNNI on 1 too),
 and must equal the reference bit for bit.
   x86_kernels_exact.py QUANT_OPT QO_RUN QO_INT8_REF OUT_DIR [N_RANDOM]"""
 import os
+import re
 import subprocess
 import sys
 
@@ -35,25 +37,30 @@ def tt(shape, et):
 
 
 def model(rng, n, h, w, c, oc, k, s, p, mode, sat):
+    """oc == 0: a depthwise conv (channel multiplier 1) of the c channels."""
+    dw = oc == 0
+    oc = c if dw else oc
     oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-    wt = rng.integers(-127, 128, size=(oc, k, k, c), dtype=np.int8)
+    wshape = (k, k, c, 1) if dw else (oc, k, k, c)
+    wt = rng.integers(-127, 128, size=wshape, dtype=np.int8)
     bias = rng.integers(-3000, 3000, size=oc).astype("<i4")
     zx = int(rng.integers(-128, 128))
     xin, acc = tt((n, h, w, c), "i8"), tt((n, oh, ow, oc), "i32")
     lines = ["func.func @forward(%%x: %s) -> %s {" % (xin, tt((n, oh, ow, oc), "i32" if mode == "i32" else "i8")),
-             const("w", wt, tt((oc, k, k, c), "i8")), const("b", bias, tt((oc,), "i32")),
+             const("w", wt, tt(wshape, "i8")), const("b", bias, tt((oc,), "i32")),
              '  %%xz = "tosa.const"() <{values = dense<%d> : tensor<1xi8>}> : () -> tensor<1xi8>' % zx,
              '  %wz = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>',
-             "  %%acc = tosa.conv2d %%x, %%w, %%b, %%xz, %%wz {acc_type = i32, dilation = array<i64: 1, 1>, "
+             "  %%acc = tosa.%s %%x, %%w, %%b, %%xz, %%wz {acc_type = i32, dilation = array<i64: 1, 1>, "
              "pad = array<i64: %d, %d, %d, %d>, stride = array<i64: %d, %d>} : (%s, %s, %s, tensor<1xi8>, tensor<1xi8>) -> %s"
-             % (p, p, p, p, s, s, xin, tt((oc, k, k, c), "i8"), tt((oc,), "i32"), acc)]
+             % ("depthwise_conv2d" if dw else "conv2d", p, p, p, p, s, s, xin, tt(wshape, "i8"),
+                tt((oc,), "i32"), acc)]
     if mode == "i32":
         lines += ["  return %%acc : %s" % acc, "}", ""]
         return "\n".join(lines)
     # Multipliers in [2^30, 2^31) and shifts around what maps the accumulator onto int8;
     # `sat` shifts less, so most outputs saturate.
     mult = rng.integers(1 << 30, (1 << 31) - 1, size=oc).astype("<i4")
-    span = 128.0 * np.sqrt(k * k * c) * 128.0
+    span = 128.0 * np.sqrt(k * k * (1 if dw else c)) * 128.0
     base = int(np.ceil(np.log2(span / 127.0))) + 31
     shift = np.clip(base + rng.integers(-2, 3, size=oc) - (8 if sat else 0), 2, 62).astype(np.int8)
     oz = int(rng.integers(-128, 128))
@@ -91,7 +98,13 @@ def cases():
             # Large enough for OpenMP (>= 4M ops): rows as tasks; pixel chunks; channel tiles.
             (2, 28, 28, 17, 65, 3, 1, 1, "clamp", False),
             (1, 56, 56, 64, 48, 1, 1, 0, "i8", False),
-            (256, 1, 1, 256, 270, 1, 1, 0, "i8", True)]
+            (256, 1, 1, 256, 270, 1, 1, 0, "i8", True),
+            # Depthwise (oc = 0): edge channel counts, strides, padding, all epilogues.
+            (1, 7, 9, 1, 0, 3, 1, 1, "i8", False),
+            (2, 9, 13, 17, 0, 3, 2, 1, "clamp", True),
+            (1, 6, 15, 63, 0, 3, 1, 0, "i32", False),
+            (3, 5, 5, 65, 0, 5, 1, 2, "i8", True),
+            (2, 28, 28, 96, 0, 3, 1, 1, "clamp", False)]
     for _ in range(N_RANDOM):
         k = int(rng.choice([1, 3]))
         s = int(rng.choice([1, 2]))
@@ -123,7 +136,7 @@ def main():
         subprocess.run([REF, path, xp, "-o", ref], check=True)
         so = os.path.join(OUT, "case%d.so" % i)
         r = subprocess.run([QO, path, "--emit=shared", "-o", so, "--remarks"], capture_output=True, text=True)
-        if r.returncode != 0 or "int8 conv2d -> @qo_conv" not in r.stderr:
+        if r.returncode != 0 or not re.search(r"int8 (depthwise_)?conv2d -> @qo_conv", r.stderr):
             print("case %d: not compiled to a generated kernel:\n%s" % (i, r.stderr))
             sys.exit(1)
         want = np.load(ref)
