@@ -436,8 +436,12 @@ typedef struct Gen {
   const Conv *c;
   int isa;
   int parallel; /* OpenMP worksharing over the outer tasks */
+  int mode;     /* int8 input: 0 padded copy, 1 read in place (xor on load), 2 rows staged per task */
   int id;       /* SSA counter */
 } Gen;
+
+struct Gen;
+static long long xqSize(const struct Gen *g);
 
 /* Copies an SSA name (at most 39 characters) into a name buffer. */
 static void setName(char *dst, const char *src) {
@@ -509,9 +513,18 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
   bp(b, "> {alignment = 64 : i64}\n");
   free(b32);
   if (c->outI8) {
+    /* The multiplier as i32 (sign-extended in the kernel, so LLVM can use
+     * 32x32->64 multiplies), round and shift as i64. */
+    int32_t *m32 = malloc((size_t)c->OCP * 4);
+    if (!m32) { b->oom = 1; return; }
+    for (int64_t i = 0; i < c->OCP; ++i) m32[i] = (int32_t)c->mult[i];
+    bp(b, "  memref.global \"private\" constant @%s_m : memref<%lldxi32> = dense<", name, (long long)c->OCP);
+    hexArray(b, m32, (size_t)c->OCP * 4);
+    bp(b, "> {alignment = 64 : i64}\n");
+    free(m32);
     const int64_t *arr[3] = {c->mult, c->rnd, c->shift};
     const char *suf[3] = {"m", "r", "s"};
-    for (int k = 0; k < 3; ++k) {
+    for (int k = 1; k < 3; ++k) {
       bp(b, "  memref.global \"private\" constant @%s_%s : memref<%lldxi64> = dense<", name, suf[k],
          (long long)c->OCP);
       hexArray(b, arr[k], (size_t)c->OCP * 8);
@@ -533,8 +546,10 @@ static void storeI(Gen *g, const char *v, const char *at, const char *mv, const 
   const char *vt = "vector<16xi32>", *outT = c->outI8 ? "i8" : "i32";
   if (c->outI8) {
     char e[40], m1[40], a1[40], s1[40], z1[40], l1[40], h1[40];
+    char me[40];
     bp(b, "    %s = arith.extsi %s : vector<16xi32> to vector<16xi64>\n", fresh(g, e), v);
-    bp(b, "    %s = arith.muli %s, %s : vector<16xi64>\n", fresh(g, m1), e, mv);
+    bp(b, "    %s = arith.extsi %s : vector<16xi32> to vector<16xi64>\n", fresh(g, me), mv);
+    bp(b, "    %s = arith.muli %s, %s : vector<16xi64>\n", fresh(g, m1), e, me);
     bp(b, "    %s = arith.addi %s, %s : vector<16xi64>\n", fresh(g, a1), m1, rv);
     bp(b, "    %s = arith.shrsi %s, %s : vector<16xi64>\n", fresh(g, s1), a1, sv);
     bp(b, "    %s = arith.addi %s, %%ozp : vector<16xi64>\n", fresh(g, z1), s1);
@@ -625,14 +640,22 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
     if (c->pointwise) {
       snprintf(args, sizeof args, "%s, %s", ow, iv[2]);
       aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + d1", r, (long long)c->C4);
+    } else if (g->mode == 2) { /* staged rows [KH][Wp][C4] */
+      snprintf(args, sizeof args, "%s, %s, %s, %s", ow, iv[0], iv[1], iv[2]);
+      aff(g, t0, "d0, d1, d2, d3", args, "(d1 * %lld + (d0 + %d) * %lld + d2) * %lld + d3", (long long)c->Wp, r,
+          (long long)c->SW, (long long)c->C4);
     } else {
       snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], iv[2]);
       aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
           "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5", (long long)c->Hp,
           (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->C4);
     }
-    bp(b, "    %s = memref.load %%xq[%s] : memref<%lldxi32>\n", fresh(g, t1), t0,
-       (long long)(c->N * c->Hp * c->Wp * c->C4));
+    bp(b, "    %s = memref.load %%xq[%s] : memref<%lldxi32>\n", fresh(g, t1), t0, xqSize(g));
+    if (g->mode == 1) { /* s8 -> u8 on the four bytes */
+      char fl[40];
+      bp(b, "    %s = arith.xori %s, %%flip32 : i32\n", fresh(g, fl), t1);
+      setName(t1, fl);
+    }
     bp(b, "    %s = vector.broadcast %s : i32 to vector<16xi32>\n", fresh(g, t2), t1);
     char a[40], az[40];
     bp(b, "    %s = vector.bitcast %s : vector<16xi32> to vector<64xi8>\n", fresh(g, a), t2);
@@ -679,7 +702,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
     if (c->outI8) {
       snprintf(args, sizeof args, "%s", ob);
       aff(g, t0, "d0", args, "(d0 + %d) * 16", j);
-      bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, mv), t0, (long long)c->OCP);
+      bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, mv), t0, (long long)c->OCP);
       bp(b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, rv), t0, (long long)c->OCP);
       bp(b, "    %s = vector.load %%shf[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, sv), t0, (long long)c->OCP);
     }
@@ -863,7 +886,7 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
     bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), (int)(c->OC % 16));
   if (c->outI8) {
     aff(g, t0, "d0", cb, "d0 * 16");
-    bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, mv), t0, (long long)c->OCP);
+    bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, mv), t0, (long long)c->OCP);
     bp(b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, rv), t0, (long long)c->OCP);
     bp(b, "    %s = vector.load %%shf[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, sv), t0, (long long)c->OCP);
   }
@@ -942,7 +965,11 @@ static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const cha
  * masked when OC % 16 != 0). */
 static int tileBlocks(const Conv *c) {
   int64_t full = c->OC / 16;
-  return full >= 4 ? 4 : full >= 1 ? (int)full : 1;
+  int J = full >= 4 ? 4 : full >= 1 ? (int)full : 1;
+  /* A pointwise tile streams all pixels past its weights: keep those
+   * (J x 16 channels x K bytes) within L1. */
+  if (c->pointwise && !c->isFloat && J > 2 && J * 16 * c->C4 * 4 > 40 * 1024) J = 2;
+  return J;
 }
 
 /* All channel tiles for `count` pixels from `base`. */
@@ -965,13 +992,80 @@ static void emitBlockLoops(Gen *g, const char *n, const char *oh, const char *ba
   }
 }
 
+/* Bytes of the per-thread row staging buffer: KH padded input rows. */
+static long long stageBytes(const Conv *c) { return (long long)(c->KH * c->Wp * c->Cp); }
+
+static long long xqSize(const struct Gen *g) {
+  const Conv *c = g->c;
+  if (g->mode == 2) return stageBytes(c) / 4;
+  if (g->mode == 1) return (long long)(c->N * c->H * c->W * c->C / 4);
+  return (long long)(c->N * c->Hp * c->Wp * c->C4);
+}
+
+/* Fills the staging rows for output row (n, oh): the KH input rows it
+ * reads, padded (zero point) and flipped to u8. */
+static void emitStageRows(Gen *g, const char *n, const char *oh) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  long long RB = stageBytes(c), TOT = (long long)(c->N * c->H * c->W * c->C);
+  int pads = c->PL || c->PR || c->PT || c->PB || c->Cp != c->C;
+  if (pads) bp(b, "    linalg.fill ins(%%padv : i8) outs(%%rows : memref<%lldxi8>)\n", RB);
+  char ub[40], kh[40], ih[40], ok1[40], ok2[40], ok[40], lim[40], w[40], cc[40], st[40], src[40], dst[40],
+      v[40], u[40], args[200], ihr[40];
+  cidx(g, ub, c->KH);
+  bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, kh), ub);
+  snprintf(args, sizeof args, "%s, %s", oh, kh);
+  aff(g, ih, "d0, d1", args, "d0 * %lld + d1", (long long)c->SH);
+  cidx(g, lim, c->PT);
+  bp(b, "    %s = arith.cmpi uge, %s, %s : index\n", fresh(g, ok1), ih, lim);
+  cidx(g, lim, c->PT + c->H);
+  bp(b, "    %s = arith.cmpi ult, %s, %s : index\n", fresh(g, ok2), ih, lim);
+  bp(b, "    %s = arith.andi %s, %s : i1\n    scf.if %s {\n", fresh(g, ok), ok1, ok2, ok);
+  aff(g, ihr, "d0", ih, "d0 - %lld", (long long)c->PT);
+  int flat = !c->PL && !c->PR && c->Cp == c->C;
+  int64_t span = flat ? c->W * c->C : c->C;
+  int VW = 64;
+  while (span % VW) VW /= 2;
+  if (flat) {
+    cidx(g, ub, span), cidx(g, st, VW);
+    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, cc), ub, st);
+    snprintf(args, sizeof args, "%s, %s, %s", n, ihr, cc);
+    aff(g, src, "d0, d1, d2", args, "(d0 * %lld + d1) * %lld + d2", (long long)c->H, (long long)span);
+    snprintf(args, sizeof args, "%s, %s", kh, cc);
+    aff(g, dst, "d0, d1", args, "d0 * %lld + d1", (long long)(c->Wp * c->Cp));
+  } else {
+    cidx(g, ub, c->W);
+    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, w), ub);
+    cidx(g, ub, c->C), cidx(g, st, VW);
+    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, cc), ub, st);
+    snprintf(args, sizeof args, "%s, %s, %s, %s", n, ihr, w, cc);
+    aff(g, src, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
+        (long long)c->W, (long long)c->C);
+    snprintf(args, sizeof args, "%s, %s, %s", kh, w, cc);
+    aff(g, dst, "d0, d1, d2", args, "(d0 * %lld + d1 + %lld) * %lld + d2", (long long)c->Wp, (long long)c->PL,
+        (long long)c->Cp);
+  }
+  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldxi8>, vector<%dxi8>\n", fresh(g, v), src, TOT, VW);
+  char fl[40];
+  bp(b, "    %s = arith.constant dense<-128> : vector<%dxi8>\n", fresh(g, fl), VW);
+  bp(b, "    %s = arith.xori %s, %s : vector<%dxi8>\n", fresh(g, u), v, fl, VW);
+  bp(b, "    vector.store %s, %%rows[%s] : memref<%lldxi8>, vector<%dxi8>\n", u, dst, RB, VW);
+  bp(b, flat ? "    }\n" : "    }\n    }\n");
+  bp(b, "    }\n    }\n");
+}
+
 /* for %t in [0, tasks): an OpenMP worksharing loop when g->parallel. */
 static void openTasks(Gen *g, char *t, int64_t tasks) {
   char ub[40];
   cidx(g, ub, tasks);
   fresh(g, t);
+  if (g->parallel) bp(g->b, "    omp.parallel {\n");
+  if (g->mode == 2) /* one staging buffer per thread */
+    bp(g->b, "    %%rows = memref.alloca() {alignment = 64 : i64} : memref<%lldxi8>\n"
+             "    %%xq = memref.view %%rows[%%c0][] : memref<%lldxi8> to memref<%lldxi32>\n",
+       stageBytes(g->c), stageBytes(g->c), stageBytes(g->c) / 4);
   if (g->parallel)
-    bp(g->b, "    omp.parallel {\n    omp.wsloop {\n    omp.loop_nest (%s) : index = (%%c0) to (%s) step (%%c1) {\n", t, ub);
+    bp(g->b, "    omp.wsloop {\n    omp.loop_nest (%s) : index = (%%c0) to (%s) step (%%c1) {\n", t, ub);
   else
     bp(g->b, "    scf.for %s = %%c0 to %s step %%c1 {\n", t, ub);
 }
@@ -992,10 +1086,12 @@ static void emitTasks(Gen *g) {
     openTasks(g, t, c->N * c->OH);
     aff(g, a0, "d0", t, "d0 floordiv %lld", (long long)c->OH);
     aff(g, a1, "d0", t, "d0 mod %lld", (long long)c->OH);
-    if (c->dw)
+    if (c->dw) {
       emitRowDW(g, a0, a1);
-    else
+    } else {
+      if (g->mode == 2) emitStageRows(g, a0, a1);
       emitBlockLoops(g, a0, a1, "%c0", c->OW);
+    }
     closeTasks(g);
     return;
   }
@@ -1065,6 +1161,23 @@ static void emitSignature(Buf *b, const char *name, const char *suffix, const Co
 }
 
 
+/* The int8 conv kernel's weights, bias and requantization constants. */
+static void emitInt8Consts(Gen *g, const char *name) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxi8>\n", name,
+     (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
+  bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
+  if (c->outI8) {
+    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
+    bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->ozp);
+    bp(b, "    %%lo = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->lo);
+    bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
+  }
+}
+
 /* int8 depthwise kernel body: a padded copy (zero point in the padding,
  * channels rounded up to 16), then one task per output row. */
 static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long TOT, long long TOTY) {
@@ -1099,7 +1212,7 @@ static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long 
   bp(b, "    %%wdw = memref.get_global @%s_w : memref<%lldxi32>\n", name, (long long)(c->KH * c->KW * c->OCP));
   bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
   if (c->outI8) {
-    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi64>\n", name, (long long)c->OCP);
+    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
     bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
     bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
     bp(b, "    %%ozp = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->ozp);
@@ -1163,7 +1276,7 @@ static void emitFloatBody(Gen *g, const char *name, long long XB, long long TOT,
 
 static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv *c, int isa,
                        int parallel) {
-  Gen gen = {b, c, isa, parallel, 0}, *g = &gen;
+  Gen gen = {.b = b, .c = c, .isa = isa, .parallel = parallel}, *g = &gen;
   emitSignature(b, name, suffix, c);
   if (kIsaFeatures[isa])
     bp(b, " attributes {target_features = #llvm.target_features<[%s]>}", kIsaFeatures[isa]);
@@ -1179,17 +1292,30 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
     emitDepthwiseBody(g, name, XB, TOT, TOTY);
     return;
   }
-  bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
   bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
      (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
   bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
      (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, elemT(c), TOTY, elemT(c));
-  int padded = c->Hp != c->H || c->Wp != c->W || c->Cp != c->C;
-  if (padded) {
-    int8_t pb = (int8_t)((uint8_t)c->zx ^ 0x80);
-    bp(b, "    %%padv = arith.constant %d : i8\n", pb);
-    bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
+  /* How the kernel reads its input: in place when no padding is needed
+   * (pointwise, C % 4 == 0: xor on each 4-byte load), else through KH staged
+   * rows per output row (padding and the xor done per row, in cache, by each
+   * thread), else (huge rows) through one padded copy. */
+  g->mode = c->pointwise && c->C % 4 == 0 ? 1 : !c->pointwise && stageBytes(c) <= 256 * 1024 ? 2 : 0;
+  int8_t pbyte = (int8_t)((uint8_t)c->zx ^ 0x80);
+  bp(b, "    %%padv = arith.constant %d : i8\n", pbyte);
+  if (g->mode == 1) {
+    bp(b, "    %%flip32 = arith.constant -2139062144 : i32\n"); /* 0x80808080 */
+    bp(b, "    %%xq = memref.view %%x1[%%c0][] : memref<%lldxi8> to memref<%lldxi32>\n", TOT, TOT / 4);
   }
+  if (g->mode != 0) {
+    emitInt8Consts(g, name);
+    emitTasks(g);
+    bp(b, "    return\n  }\n");
+    return;
+  }
+  bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
+  int padded = c->Hp != c->H || c->Wp != c->W || c->Cp != c->C;
+  if (padded) bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
   /* Copy the input in, s8 -> u8. */
   char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], s[40], d[40], v[40], u[40], args[200];
   int64_t span = padded ? c->C : TOT;
@@ -1220,17 +1346,7 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
   bp(b, "    vector.store %s, %%xp[%s] : memref<%lldxi8>, vector<%dxi8>\n", u, d, XB, VW);
   bp(b, padded ? "    }\n    }\n    }\n    }\n" : "    }\n");
   bp(b, "    %%xq = memref.view %%xp[%%c0][] : memref<%lldxi8> to memref<%lldxi32>\n", XB, XB / 4);
-  bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxi8>\n", name,
-     (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
-  bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
-  if (c->outI8) {
-    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->ozp);
-    bp(b, "    %%lo = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->lo);
-    bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
-  }
+  emitInt8Consts(g, name);
   emitTasks(g);
   bp(b, "    memref.dealloc %%xp : memref<%lldxi8>\n    return\n  }\n", XB);
 }
