@@ -129,7 +129,9 @@ PY
   fi
 done
 
-# ---- timing sweeps
+# ---- timing sweeps (record which compiler built the .so files: the build dir may be rebuilt meanwhile)
+QO_MTIME=$(date -u -r "$QO" "+%Y-%m-%d %H:%M:%S UTC")
+HEAD_V=$(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- 2>/dev/null || echo +dirty)
 RES=$OUT/results.tsv
 : > "$RES"
 declare -A QO_ITERS
@@ -179,10 +181,13 @@ export QO_ENV RES SANITY MODELS BATCHES THREADS REPS RUNS BUDGET EVAL LOAD0 LOAD
 export ORT_V=$([ $has_ort = 1 ] && node bench/peers/ort_bench.js version || echo -)
 export NODE_V=$(node --version 2>/dev/null || echo -)
 export TORCH_V=$([ $has_torch = 1 ] && $PY -c 'import torch; print(torch.__version__)' || echo -)
-export HEAD_V=$(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- 2>/dev/null || echo +dirty)
+export HEAD_V QO_MTIME
+[ "$(date -u -r "$QO" "+%Y-%m-%d %H:%M:%S UTC")" = "$QO_MTIME" ] && QO_CHANGED= ||
+  QO_CHANGED=" ($QO was rebuilt during the sweeps; the timed .so files are the ones built before them)"
+export QO_CHANGED
 export CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 export ISA=$(grep -o -w -E 'avx512_vnni|avx_vnni|amx_int8' /proc/cpuinfo | sort -u | tr '\n' ' ')
-export NCPU=$(nproc) DATE=$(date -u +%Y-%m-%d) QO_MTIME=$(date -u -r "$QO" "+%Y-%m-%d %H:%M UTC")
+export NCPU=$(nproc) DATE=$(date -u +%Y-%m-%d)
 $PY - <<'PY'
 import collections, os, statistics as st
 E = os.environ
@@ -229,7 +234,7 @@ for m in models:
             print(f"| {m} | {b} | {t} | " + " | ".join(cells + rs) + " |")
 print()
 print(f"Notes. {E['DATE']} on \"{E['CPU']}\" ({E['NCPU']} cores; {E['ISA'].strip()}), quant-opt {E['HEAD_V']} "
-      f"({E['BUILD_DIR']}, binaries of {E['QO_MTIME']}), ONNX Runtime {E['ORT_V']} (npm onnxruntime-node, CPU EP, node {E['NODE_V']}), "
+      f"({E['BUILD_DIR']}, quant-opt binary of {E['QO_MTIME']}{E['QO_CHANGED']}), ONNX Runtime {E['ORT_V']} (npm onnxruntime-node, CPU EP, node {E['NODE_V']}), "
       f"PyTorch {E['TORCH_V']} (Debian python3-torch, quantized engine onednn). "
       f"Every cell is the median over {E['REPS']} sweeps of each sweep's median latency of one batch "
       f"(up to {E['RUNS']} timed iterations or {E['BUDGET']} s per measurement, after warm-up); the ratios are "

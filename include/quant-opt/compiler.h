@@ -146,6 +146,12 @@ MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **erro
  * says so. The string is not copied. */
 void qoSetTargetCPU(const char *cpu);
 
+/* Options of the quant-x86-kernels pass inside lower-to-llvm, e.g.
+ * "isa=portable" (compile only that kernel body), "isa=off", "fp32=false",
+ * "parallel-min-ops=-1"; NULL or "" restores the defaults. Returns -1 for a
+ * malformed string (options are validated when the pipeline is parsed). */
+int qoSetKernelOptions(const char *options);
+
 /* Emits a relocatable object for the target CPU (O3, PIC). */
 MlirLogicalResult qoEmitObject(MlirModule lowered, const char *path, char **error);
 

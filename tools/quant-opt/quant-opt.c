@@ -58,6 +58,10 @@ static void usage(FILE *out) {
 "  -p <pipeline-or-name>       Same as --pass-pipeline\n"
 "  --emit=<kind>               mlir (default) | llvm (LLVM IR) | obj | shared\n"
 "                              llvm/obj/shared lower to LLVM first when needed\n"
+"  --kernels=<options>         Options of the generated x86 kernels (quant-x86-kernels in\n"
+"                              lower-to-llvm): isa=auto|avx512-vnni|avx2|portable|off,\n"
+"                              fp32=true|false, parallel-min-ops=<n>; comma-separated.\n"
+"                              At run time QO_ISA=portable|avx2|avx512-vnni lowers the ISA\n"
 "  --target-cpu=<cpu>          LLVM CPU for llvm/obj/shared (default: host). A baseline\n"
 "                              such as x86-64-v3 runs anywhere; the int8 kernels keep\n"
 "                              their AVX-512 VNNI variant and pick one at run time\n"
@@ -136,6 +140,11 @@ static int parseArgs(int argc, char **argv, Options *o) {
     } else if ((v = flagValue(argc, argv, &i, "--pass-pipeline")) ||
                (v = flagValue(argc, argv, &i, "-p"))) {
       o->pipeline = v;
+    } else if ((v = flagValue(argc, argv, &i, "--kernels"))) {
+      if (qoSetKernelOptions(v) != 0) {
+        fprintf(stderr, "quant-opt: error: bad --kernels options '%s'\n", v);
+        return -1;
+      }
     } else if ((v = flagValue(argc, argv, &i, "--target-cpu"))) {
       if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(v)) {
         fprintf(stderr, "quant-opt: error: bad --target-cpu '%s' (an LLVM CPU name, e.g. x86-64-v3)\n", v);

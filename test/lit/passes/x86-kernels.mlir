@@ -4,6 +4,10 @@
 // RUN: %quant_opt %s -p 'builtin.module(quant-x86-kernels{isa=portable},quant-materialize-kernels)' | FileCheck %s --check-prefix=PORTABLE
 // RUN: %quant_opt %s -p 'builtin.module(quant-x86-kernels,quant-materialize-kernels)' | FileCheck %s --check-prefix=AUTO
 // RUN: %quant_opt %s -p 'builtin.module(quant-x86-kernels{isa=off})' | FileCheck %s --check-prefix=OFF
+// RUN: %quant_opt %s --kernels=off -p lower-to-llvm | FileCheck %s --check-prefix=OFF
+// RUN: %quant_opt %s --kernels=isa=portable,parallel-min-ops=-1 -p lower-to-llvm | FileCheck %s --check-prefix=DRVPORT
+// RUN: not %quant_opt %s --kernels=isa=bogus -p lower-to-llvm 2>&1 | FileCheck %s --check-prefix=DRVBAD
+// RUN: not %quant_opt %s -p 'builtin.module(quant-x86-kernels{fp32=maybe})' 2>&1 | FileCheck %s --check-prefix=DRVBAD2
 
 // An int8 conv2d + per-channel rescale + ReLU clamp becomes one kernel call;
 // the conv whose accumulator is used twice keeps an int32 epilogue; a conv
@@ -47,8 +51,13 @@
 // AUTO-DAG: llvm.call @getenv
 
 // OFF-NOT: qo_conv
-// OFF: tosa.conv2d
-// OFF-NOT: qo_conv
+
+// DRVPORT: llvm.func @qo_conv0(
+// DRVPORT-NOT: vpdpbusd
+// DRVPORT-NOT: omp.
+// DRVPORT-NOT: qo_isa
+// DRVBAD: error: invalid pipeline: quant-x86-kernels: isa must be one of auto, avx512-vnni, avx2, portable, off
+// DRVBAD2: quant-x86-kernels: fp32 must be true or false
 
 func.func @forward(%x: tensor<1x5x6x3xi8>) -> (tensor<1x5x6x17xi8>, tensor<1x5x6x17xi32>, tensor<1x5x6x4xi32>) {
   %w = "tosa.const"() <{values = dense<3> : tensor<17x3x3x3xi8>}> : () -> tensor<17x3x3x3xi8>
