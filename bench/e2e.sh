@@ -44,9 +44,10 @@ stale() { local t=$1; shift; [ -f "$t" ] || return 0; for d; do [ "$d" -nt "$t" 
 
 [ -f "$DATA/test_images.npy" ] || $PY examples/fashion-mnist/make_npy.py --out "$DATA" >/dev/null
 for b in $BATCHES; do
-  stale "$OUT/x_b$b.npy" "$DATA/test_images.npy" &&
+  if stale "$OUT/x_b$b.npy" "$DATA/test_images.npy"; then
     $PY -c "import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1])[:int(sys.argv[3])])" \
         "$DATA/test_images.npy" "$OUT/x_b$b.npy" "$b"
+  fi
 done
 
 # ---- peers available?
@@ -81,6 +82,9 @@ if [[ " $PEERS " == *" torch "* ]]; then
 fi
 
 # ---- build: quant-opt .so files, QDQ model; accuracy sanity check
+# (record which compiler builds the .so files: the build dir may be rebuilt meanwhile)
+QO_MTIME=$(date -u -r "$QO" "+%Y-%m-%d %H:%M:%S UTC")
+HEAD_V=$(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- 2>/dev/null || echo +dirty)
 SANITY=$OUT/sanity.txt
 : > "$SANITY"
 for m in $MODELS; do
@@ -129,9 +133,7 @@ PY
   fi
 done
 
-# ---- timing sweeps (record which compiler built the .so files: the build dir may be rebuilt meanwhile)
-QO_MTIME=$(date -u -r "$QO" "+%Y-%m-%d %H:%M:%S UTC")
-HEAD_V=$(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- 2>/dev/null || echo +dirty)
+# ---- timing sweeps
 RES=$OUT/results.tsv
 : > "$RES"
 declare -A QO_ITERS
@@ -149,7 +151,8 @@ for rep in $(seq "$REPS"); do
             QO_ITERS[$key]=$(awk -v e="$est" -v b="$BUDGET" -v r="$RUNS" 'BEGIN { n = int(b * 1000 / (e > 0 ? e : 1e-3)); if (n > r) n = r; if (n < 5) n = 5; print n }')
           fi
           med=$(env $QO_ENV OMP_NUM_THREADS=$t $RUN -q "$so" "$OUT/x_b$b.npy" --bench "${QO_ITERS[$key]}" --warmup 3 | sed -n 's/.*median \([0-9.e+-]*\) ms.*/\1/p')
-          printf '%s\t%s\t%s\t%s\tqo-%s\t%s\n' "$rep" "$m" "$b" "$t" "$k" "$med" >> "$RES"
+          if [ -n "$med" ]; then printf '%s\t%s\t%s\t%s\tqo-%s\t%s\n' "$rep" "$m" "$b" "$t" "$k" "$med" >> "$RES"
+          else log "no latency from qo-run for $so"; fi
         done
       done
     done
@@ -162,6 +165,7 @@ for rep in $(seq "$REPS"); do
         log "ORT failed on $m"
     fi
     if [ $has_torch = 1 ]; then
+      [ "$rep" = 1 ] && rm -f "$D/torch.fp32.npy" "$D/torch.int8.npy"
       $PY bench/peers/torch_bench.py --model "$m" --batches "$(comma $BATCHES)" --threads "$(comma $THREADS)" \
           --iters "$RUNS" --budget "$BUDGET" \
           $([ "$rep" = 1 ] && echo --eval-logits "$D/torch" --eval-count "$EVAL") |

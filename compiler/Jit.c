@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void memrefCopy(int64_t elemSize, void *src, void *dst); /* runtime/memref.c */
+/* runtime/memref.c */
+void memrefCopy(int64_t elemSize, void *src, void *dst);
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
 
 struct qoJit {
   MlirExecutionEngine ee;
@@ -33,6 +37,13 @@ qoJit *qoJitCreate(MlirModule lowered, const qoSignature *sig, int optLevel,
   }
   mlirExecutionEngineRegisterSymbol(j->ee, mlirStringRefCreateFromCString("memrefCopy"),
                                     (void *)(uintptr_t)memrefCopy);
+  mlirExecutionEngineRegisterSymbol(j->ee, mlirStringRefCreateFromCString("_mlir_memref_to_llvm_alloc"),
+                                    (void *)(uintptr_t)_mlir_memref_to_llvm_alloc);
+  mlirExecutionEngineRegisterSymbol(j->ee,
+                                    mlirStringRefCreateFromCString("_mlir_memref_to_llvm_aligned_alloc"),
+                                    (void *)(uintptr_t)_mlir_memref_to_llvm_aligned_alloc);
+  mlirExecutionEngineRegisterSymbol(j->ee, mlirStringRefCreateFromCString("_mlir_memref_to_llvm_free"),
+                                    (void *)(uintptr_t)_mlir_memref_to_llvm_free);
   return j;
 }
 

@@ -35,7 +35,8 @@ static const char kLowerToLLVM[] =
     "buffer-deallocation-pipeline,quant-materialize-kernels,"
     "convert-linalg-to-loops,func.func(quant-reassociate-float),convert-vector-to-scf,expand-strided-metadata,"
     "lower-affine,convert-scf-to-cf,convert-vector-to-llvm,"
-    "convert-math-to-llvm,convert-math-to-libm,convert-to-llvm,"
+    "convert-math-to-llvm,convert-math-to-libm,"
+    "finalize-memref-to-llvm{use-generic-functions=true},convert-to-llvm,"
     "reconcile-unrealized-casts)";
 
 /* lower-to-llvm with the quant-x86-kernels options set by qoSetKernelOptions. */
