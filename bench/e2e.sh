@@ -94,17 +94,20 @@ for m in $MODELS; do
   if stale "$D/table.json" "$QO" "$model" "$DATA/calib_images.npy"; then
     log "$m: calibrating (quant-prepare, 512 training images)"
     $QO "$model" --batch=64 -p quant-prepare --calibrate "$DATA/calib_images.npy" \
-        --calibration-table "$D/table.json" -o /dev/null
+        --calibration-table "$D/tmp-table.json" -o /dev/null
+    mv "$D/tmp-table.json" "$D/table.json"
   fi
   for b in $(echo 64 $BATCHES | tr ' ' '\n' | sort -un); do
     if stale "$D/int8_b$b.so" "$QO" "$model" "$D/table.json"; then
       log "$m: compiling int8 batch $b"
       $QO "$model" --batch=$b -p quant-prepare --calibration-table "$D/table.json" \
-          --post-pipeline quant-lower-int --emit=shared -o "$D/int8_b$b.so"
+          --post-pipeline quant-lower-int --emit=shared -o "$D/tmp-int8_b$b.so"
+      mv "$D/tmp-int8_b$b.so" "$D/int8_b$b.so"  # only a complete .so counts as cached
     fi
     if stale "$D/fp32_b$b.so" "$QO" "$model"; then
       log "$m: compiling fp32 batch $b"
-      $QO "$model" --batch=$b --emit=shared -o "$D/fp32_b$b.so"
+      $QO "$model" --batch=$b --emit=shared -o "$D/tmp-fp32_b$b.so"
+      mv "$D/tmp-fp32_b$b.so" "$D/fp32_b$b.so"
     fi
   done
   $RUN -q "$D/fp32_b64.so" "$DATA/test_images.npy" --limit "$EVAL" -o "$D/qo_fp32.npy" >/dev/null

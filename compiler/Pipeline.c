@@ -23,7 +23,8 @@
  * results turned into out-parameters (the C ABI: forward(in..., out...)). */
 static const char kLowerToLLVM[] =
     "builtin.module("
-    "func.func(quant-lower-fake-quant,quant-decompose-batchnorm,tosa-optional-decompositions),"
+    "func.func(quant-lower-fake-quant,quant-fold-batchnorm,quant-decompose-batchnorm,"
+    "tosa-optional-decompositions),"
     "quant-x86-kernels,"
     "func.func(tosa-to-linalg-named,tosa-to-linalg,"
     "tosa-to-arith{include-apply-rescale=true},tosa-to-tensor,"

@@ -343,6 +343,8 @@ static int allZero(MlirValue v) {
   return ok;
 }
 
+static MlirOperation matchClampF(Conv *c, MlirOperation op);
+
 /* fp32: tosa.conv2d (f32, constant weights and bias, zero points 0,
  * dilation 1) or tosa.matmul [1,M,K] x constant [1,K,N], then an optional
  * float clamp (ReLU, ReLU6). Weights packed [OC/16][KH][KW][C][16]. */
@@ -373,6 +375,25 @@ static MlirOperation matchFloat(MlirOperation op, Conv *c) {
       free(wv), free(bv);
       return none;
     }
+  } else if (qoOpIs(op, "tosa.depthwise_conv2d")) {
+    if (mlirOperationGetNumOperands(op) != 5) return none;
+    int64_t pad[4], st[2], dil[2];
+    if (!arrayAttr(op, "pad", 4, pad) || !arrayAttr(op, "stride", 2, st) ||
+        !arrayAttr(op, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
+      return none;
+    if (!allZero(mlirOperationGetOperand(op, 3)) || !allZero(mlirOperationGetOperand(op, 4))) return none;
+    c->dw = 1;
+    c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
+    c->KH = dim(w, 0), c->KW = dim(w, 1), c->OC = c->C;
+    c->OH = dim(y, 1), c->OW = dim(y, 2);
+    c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
+    if (dim(w, 2) != c->C || dim(w, 3) != 1 || dim(y, 3) != c->C || dim(y, 0) != c->N) return none;
+    wv = qoGetConstDoubles(w, &nw);
+    bv = qoGetConstDoubles(mlirOperationGetOperand(op, 2), &nb);
+    if (!wv || !bv || nw != c->KH * c->KW * c->C || (nb != 1 && nb != c->OC)) {
+      free(wv), free(bv);
+      return none;
+    }
   } else if (qoOpIs(op, "tosa.matmul")) {
     if (mlirOperationGetNumOperands(op) != 4 || dim(x, 0) != 1 || dim(w, 0) != 1) return none;
     if (!allZero(mlirOperationGetOperand(op, 2)) || !allZero(mlirOperationGetOperand(op, 3))) return none;
@@ -395,9 +416,21 @@ static MlirOperation matchFloat(MlirOperation op, Conv *c) {
     free(wv), free(bv);
     return none;
   }
-  c->pointwise = c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 &&
+  c->pointwise = !c->dw && c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 &&
                  !(c->PT | c->PB | c->PL | c->PR);
   c->Cp = c->C, c->C4 = c->C; /* fp32: one channel per step */
+  if (c->dw) { /* [KH][KW][OCP] weights; the input padded to 16 channels */
+    c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
+    c->OCB = (c->OC + 15) / 16, c->OCP = c->OCB * 16, c->Cp = c->C4 = c->OCP;
+    c->wpackF = calloc((size_t)(c->KH * c->KW * c->OCP), sizeof(float));
+    c->biasF = calloc((size_t)c->OCP, sizeof(float));
+    if (!c->wpackF || !c->biasF) { free(wv), free(bv); convFree(c); return none; }
+    for (int64_t k = 0; k < c->KH * c->KW; ++k)
+      for (int64_t ch = 0; ch < c->C; ++ch) c->wpackF[k * c->OCP + ch] = (float)wv[k * c->C + ch];
+    for (int64_t ch = 0; ch < c->C; ++ch) c->biasF[ch] = (float)bv[nb == 1 ? 0 : ch];
+    free(wv), free(bv);
+    return matchClampF(c, op);
+  }
   c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
   c->copy = c->Hp != c->H || c->Wp != c->W;
   c->OCB = (c->OC + 15) / 16, c->OCP = c->OCB * 16;
@@ -413,6 +446,12 @@ static MlirOperation matchFloat(MlirOperation op, Conv *c) {
     c->biasF[o] = bv ? (float)bv[nb == 1 ? 0 : o] : 0.0f;
   }
   free(wv), free(bv);
+  return matchClampF(c, op);
+}
+
+/* A float clamp (ReLU, ReLU6) that is the only user of op's result. */
+static MlirOperation matchClampF(Conv *c, MlirOperation op) {
+  MlirValue y = mlirOperationGetResult(op, 0);
   MlirOperation last = op;
   MlirOperation cl = onlyUser(y);
   if (qoOpIs(cl, "tosa.clamp") && isF32Tensor(mlirOperationGetResult(cl, 0))) {
@@ -483,14 +522,14 @@ static void hexArray(Buf *b, const void *data, size_t bytes) {
 }
 
 static void emitGlobals(Buf *b, const char *name, const Conv *c) {
-  if (c->dw) {
+  if (c->dw && !c->isFloat) {
     size_t wn = (size_t)(c->KH * c->KW * c->OCP);
     bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxi32> = dense<", name, wn);
     hexArray(b, c->wdw, wn * 4);
     bp(b, "> {alignment = 64 : i64}\n");
   }
   if (c->isFloat) {
-    size_t wn = (size_t)(c->OCB * c->KH * c->KW * c->C * 16);
+    size_t wn = c->dw ? (size_t)(c->KH * c->KW * c->OCP) : (size_t)(c->OCB * c->KH * c->KW * c->C * 16);
     bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxf32> = dense<", name, wn);
     hexArray(b, c->wpackF, wn * 4);
     bp(b, "> {alignment = 64 : i64}\n");
@@ -566,6 +605,26 @@ static void storeI(Gen *g, const char *v, const char *at, const char *mv, const 
        TOTY, outT, vt);
   else
     bp(b, "    vector.store %s, %%y1[%s] : memref<%lldx%s>, %s\n", val, at, TOTY, outT, vt);
+}
+
+/* Stores fp32 accumulator `v` (clamped when a clamp was fused). */
+static void storeF(Gen *g, const char *v, const char *at, const char *mask) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  char val[40];
+  setName(val, v);
+  if (c->clampF) {
+    char l1[40], h1[40];
+    bp(b, "    %s = arith.maximumf %s, %%lo : vector<16xf32>\n", fresh(g, l1), v);
+    bp(b, "    %s = arith.minimumf %s, %%hi : vector<16xf32>\n", fresh(g, h1), l1);
+    setName(val, h1);
+  }
+  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
+  if (mask)
+    bp(b, "    vector.maskedstore %%y1[%s], %s, %s : memref<%lldxf32>, vector<16xi1>, vector<16xf32>\n", at, mask,
+       val, TOTY);
+  else
+    bp(b, "    vector.store %s, %%y1[%s] : memref<%lldxf32>, vector<16xf32>\n", val, at, TOTY);
 }
 
 /* One R x J register tile. `n`, `oh`, `ow` (spatial) or `p` (pointwise, in
@@ -829,9 +888,10 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
   const Conv *c = g->c;
   Buf *b = g->b;
   char t0[40], t1[40], t2[40], args[160], acc[MAXACC][40], nxt[MAXACC][40], init[40];
+  const char *et = c->isFloat ? "f32" : "i32", *xt = c->isFloat ? "f32" : "i8";
   aff(g, t0, "d0", cb, "d0 * 16");
-  bp(b, "    %s = vector.load %%bias[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, init), t0,
-     (long long)c->OCP);
+  bp(b, "    %s = vector.load %%bias[%s] : memref<%lldx%s>, vector<16x%s>\n", fresh(g, init), t0,
+     (long long)c->OCP, et, et);
   for (int r = 0; r < R; ++r) setName(acc[r], init);
   int64_t trips[2] = {c->KH, c->KW};
   char iv[2][40], res[2][40];
@@ -851,21 +911,25 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
       setName(acc[k], na);
     }
     bp(b, ") -> (");
-    for (int k = 0; k < R; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    for (int k = 0; k < R; ++k) bp(b, "%svector<16x%s>", k ? ", " : "", et);
     bp(b, ") {\n");
   }
   char wv[40];
   snprintf(args, sizeof args, "%s, %s, %s", iv[0], iv[1], cb);
   aff(g, t0, "d0, d1, d2", args, "(d0 * %lld + d1) * %lld + d2 * 16", (long long)c->KW, (long long)c->OCP);
-  bp(b, "    %s = vector.load %%wdw[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, wv), t0,
-     (long long)(c->KH * c->KW * c->OCP));
+  bp(b, "    %s = vector.load %%wdw[%s] : memref<%lldx%s>, vector<16x%s>\n", fresh(g, wv), t0,
+     (long long)(c->KH * c->KW * c->OCP), et, et);
   for (int r = 0; r < R; ++r) {
     snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], cb);
     aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
         "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5 * 16", (long long)c->Hp,
         (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->OCP);
-    bp(b, "    %s = vector.load %%xp[%s] : memref<%lldxi8>, vector<16xi8>\n", fresh(g, t1), t0,
-       (long long)(c->N * c->Hp * c->Wp * c->OCP));
+    bp(b, "    %s = vector.load %%xp[%s] : memref<%lldx%s>, vector<16x%s>\n", fresh(g, t1), t0,
+       (long long)(c->N * c->Hp * c->Wp * c->OCP), xt, xt);
+    if (c->isFloat) {
+      bp(b, "    %s = vector.fma %s, %s, %s : vector<16xf32>\n", fresh(g, nxt[r]), t1, wv, acc[r]);
+      continue;
+    }
     bp(b, "    %s = arith.extsi %s : vector<16xi8> to vector<16xi32>\n", fresh(g, t2), t1);
     char p[40];
     bp(b, "    %s = arith.muli %s, %s : vector<16xi32>\n", fresh(g, p), t2, wv);
@@ -877,14 +941,14 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
     bp(b, "    scf.yield ");
     for (int k = 0; k < R; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
     bp(b, " : ");
-    for (int k = 0; k < R; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    for (int k = 0; k < R; ++k) bp(b, "%svector<16x%s>", k ? ", " : "", et);
     bp(b, "\n    }\n");
     for (int k = 0; k < R; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
   }
   char mask[40] = "", mv[40] = "", rv[40] = "", sv[40] = "";
   if (maskLast && c->OC % 16)
     bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), (int)(c->OC % 16));
-  if (c->outI8) {
+  if (c->outI8 && !c->isFloat) {
     aff(g, t0, "d0", cb, "d0 * 16");
     bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, mv), t0, (long long)c->OCP);
     bp(b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, rv), t0, (long long)c->OCP);
@@ -894,7 +958,10 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
     snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, cb);
     aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + d3 * 16",
         (long long)c->OH, (long long)c->OW, r, (long long)c->OC);
-    storeI(g, acc[r], t0, mv, rv, sv, mask[0] ? mask : NULL);
+    if (c->isFloat)
+      storeF(g, acc[r], t0, mask[0] ? mask : NULL);
+    else
+      storeI(g, acc[r], t0, mv, rv, sv, mask[0] ? mask : NULL);
   }
 }
 
@@ -1183,15 +1250,19 @@ static void emitInt8Consts(Gen *g, const char *name) {
 static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long TOT, long long TOTY) {
   const Conv *c = g->c;
   Buf *b = g->b;
+  const char *xt = c->isFloat ? "f32" : "i8", *et = c->isFloat ? "f32" : "i32";
   bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
      (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, elemT(c), TOTY, elemT(c));
-  bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
-     (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
-  bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
-  bp(b, "    %%padv = arith.constant %d : i8\n", (int)c->zx);
-  bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
+  bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
+     (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, xt, TOT, xt);
+  bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldx%s>\n", XB, xt);
+  if (c->isFloat)
+    bp(b, "    %%padv = arith.constant 0.0 : f32\n");
+  else
+    bp(b, "    %%padv = arith.constant %d : i8\n", (int)c->zx);
+  bp(b, "    linalg.fill ins(%%padv : %s) outs(%%xp : memref<%lldx%s>)\n", xt, XB, xt);
   char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[200];
-  int VW = 64;
+  int VW = c->isFloat ? 16 : 64;
   while (c->C % VW) VW /= 2;
   const int64_t lim[3] = {c->N, c->H, c->W};
   char *ivs[3] = {i0, i1, i2};
@@ -1206,12 +1277,18 @@ static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long 
       (long long)c->W, (long long)c->C);
   aff(g, dI, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
       (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)c->OCP);
-  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldxi8>, vector<%dxi8>\n", fresh(g, v), sI, TOT, VW);
-  bp(b, "    vector.store %s, %%xp[%s] : memref<%lldxi8>, vector<%dxi8>\n", v, dI, XB, VW);
+  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldx%s>, vector<%dx%s>\n", fresh(g, v), sI, TOT, xt, VW, xt);
+  bp(b, "    vector.store %s, %%xp[%s] : memref<%lldx%s>, vector<%dx%s>\n", v, dI, XB, xt, VW, xt);
   bp(b, "    }\n    }\n    }\n    }\n");
-  bp(b, "    %%wdw = memref.get_global @%s_w : memref<%lldxi32>\n", name, (long long)(c->KH * c->KW * c->OCP));
-  bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
-  if (c->outI8) {
+  bp(b, "    %%wdw = memref.get_global @%s_w : memref<%lldx%s>\n", name, (long long)(c->KH * c->KW * c->OCP), et);
+  bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldx%s>\n", name, (long long)c->OCP, et);
+  if (c->isFloat && c->clampF) {
+    uint32_t lo, hi;
+    memcpy(&lo, &c->flo, 4), memcpy(&hi, &c->fhi, 4);
+    bp(b, "    %%lo = arith.constant dense<0x%08X> : vector<16xf32>\n", lo);
+    bp(b, "    %%hi = arith.constant dense<0x%08X> : vector<16xf32>\n", hi);
+  }
+  if (c->outI8 && !c->isFloat) {
     bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
     bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
     bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
@@ -1220,7 +1297,7 @@ static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long 
     bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
   }
   emitTasks(g);
-  bp(b, "    memref.dealloc %%xp : memref<%lldxi8>\n    return\n  }\n", XB);
+  bp(b, "    memref.dealloc %%xp : memref<%lldx%s>\n    return\n  }\n", XB, xt);
 }
 
 
@@ -1284,12 +1361,12 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
   long long XB = (long long)(c->N * c->Hp * c->Wp * c->Cp);
   long long TOT = (long long)(c->N * c->H * c->W * c->C);
   long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
-  if (c->isFloat) {
-    emitFloatBody(g, name, XB, TOT, TOTY);
-    return;
-  }
   if (c->dw) {
     emitDepthwiseBody(g, name, XB, TOT, TOTY);
+    return;
+  }
+  if (c->isFloat) {
+    emitFloatBody(g, name, XB, TOT, TOTY);
     return;
   }
   bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
