@@ -101,12 +101,12 @@ for m in $MODELS; do
     if stale "$D/int8_b$b.so" "$QO" "$model" "$D/table.json"; then
       log "$m: compiling int8 batch $b"
       $QO "$model" --batch=$b -p quant-prepare --calibration-table "$D/table.json" \
-          --post-pipeline quant-lower-int --emit=shared -o "$D/tmp-int8_b$b.so"
+          --post-pipeline quant-lower-int --emit=shared -o "$D/tmp-int8_b$b.so" --emit-header="$D/int8_b$b.h"
       mv "$D/tmp-int8_b$b.so" "$D/int8_b$b.so"  # only a complete .so counts as cached
     fi
     if stale "$D/fp32_b$b.so" "$QO" "$model"; then
       log "$m: compiling fp32 batch $b"
-      $QO "$model" --batch=$b --emit=shared -o "$D/tmp-fp32_b$b.so"
+      $QO "$model" --batch=$b --emit=shared -o "$D/tmp-fp32_b$b.so" --emit-header="$D/fp32_b$b.h"
       mv "$D/tmp-fp32_b$b.so" "$D/fp32_b$b.so"
     fi
   done
