@@ -1011,6 +1011,8 @@ static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const cha
   if (R > count) R = (int)count;
   int64_t main = count / R * R;
   int rem = (int)(count - main);
+  int split = rem > 0 && rem * 2 < R && main > R;
+  if (split) main -= R, rem += R; /* the last full tile joins the remainder */
   char ub[40], step[40], pv[40], px[40], args[96];
   if (main > 0) {
     cidx(g, ub, main);
@@ -1021,10 +1023,13 @@ static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const cha
     (g->c->isFloat ? emitTileF : emitTile)(g, R, J, maskLast, n, oh, px, ob);
     bp(g->b, "    }\n");
   }
-  if (rem > 0) {
+  /* A short remainder (under R/2 pixels) is merged with the last full tile
+   * and split in two halves: e.g. 56 = 8 x 6 + 2 x 4, not 9 x 6 + 2. */
+  int tails[2] = {split ? rem / 2 : rem, split ? rem - rem / 2 : 0};
+  for (int k = 0; k < 2 && tails[k] > 0; ++k) {
     snprintf(args, sizeof args, "%s", base);
-    aff(g, px, "d0", args, "d0 + %lld", (long long)main);
-    (g->c->isFloat ? emitTileF : emitTile)(g, rem, J, maskLast, n, oh, px, ob);
+    aff(g, px, "d0", args, "d0 + %lld", (long long)(main + (k ? tails[0] : 0)));
+    (g->c->isFloat ? emitTileF : emitTile)(g, tails[k], J, maskLast, n, oh, px, ob);
   }
 }
 
@@ -1069,14 +1074,31 @@ static long long xqSize(const struct Gen *g) {
   return (long long)(c->N * c->Hp * c->Wp * c->C4);
 }
 
+/* Stores the pad byte over `count` bytes of staging row `kh` from `at`. */
+static void fillRow(Gen *g, const char *kh, int64_t at, int64_t count) {
+  if (count <= 0) return;
+  const Conv *c = g->c;
+  int VW = 64;
+  while (count % VW) VW /= 2;
+  char ub[40], st[40], i[40], o[40], pv[40], args[96];
+  cidx(g, ub, count), cidx(g, st, VW);
+  bp(g->b, "    %s = vector.broadcast %%padv : i8 to vector<%dxi8>\n", fresh(g, pv), VW);
+  bp(g->b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i), ub, st);
+  snprintf(args, sizeof args, "%s, %s", kh, i);
+  aff(g, o, "d0, d1", args, "d0 * %lld + %lld + d1", (long long)(c->Wp * c->Cp), (long long)at);
+  bp(g->b, "    vector.store %s, %%rows[%s] : memref<%lldxi8>, vector<%dxi8>\n    }\n", pv, o, stageBytes(c), VW);
+}
+
 /* Fills the staging rows for output row (n, oh): the KH input rows it
  * reads, padded (zero point) and flipped to u8. */
 static void emitStageRows(Gen *g, const char *n, const char *oh) {
   const Conv *c = g->c;
   Buf *b = g->b;
   long long RB = stageBytes(c), TOT = (long long)(c->N * c->H * c->W * c->C);
-  int pads = c->PL || c->PR || c->PT || c->PB || c->Cp != c->C;
-  if (pads) bp(b, "    linalg.fill ins(%%padv : i8) outs(%%rows : memref<%lldxi8>)\n", RB);
+  /* Padding: with padded channels, the whole buffer first; else only the
+   * left/right pixels of real rows and the rows above/below the image. */
+  int chanPad = c->Cp != c->C;
+  if (chanPad) bp(b, "    linalg.fill ins(%%padv : i8) outs(%%rows : memref<%lldxi8>)\n", RB);
   char ub[40], kh[40], ih[40], ok1[40], ok2[40], ok[40], lim[40], w[40], cc[40], st[40], src[40], dst[40],
       v[40], u[40], args[200], ihr[40];
   cidx(g, ub, c->KH);
@@ -1089,6 +1111,10 @@ static void emitStageRows(Gen *g, const char *n, const char *oh) {
   bp(b, "    %s = arith.cmpi ult, %s, %s : index\n", fresh(g, ok2), ih, lim);
   bp(b, "    %s = arith.andi %s, %s : i1\n    scf.if %s {\n", fresh(g, ok), ok1, ok2, ok);
   aff(g, ihr, "d0", ih, "d0 - %lld", (long long)c->PT);
+  if (!chanPad) {
+    fillRow(g, kh, 0, c->PL * c->Cp);
+    fillRow(g, kh, (c->PL + c->W) * c->Cp, c->PR * c->Cp);
+  }
   int flat = !c->PL && !c->PR && c->Cp == c->C;
   int64_t span = flat ? c->W * c->C : c->C;
   int VW = 64;
@@ -1118,6 +1144,10 @@ static void emitStageRows(Gen *g, const char *n, const char *oh) {
   bp(b, "    %s = arith.xori %s, %s : vector<%dxi8>\n", fresh(g, u), v, fl, VW);
   bp(b, "    vector.store %s, %%rows[%s] : memref<%lldxi8>, vector<%dxi8>\n", u, dst, RB, VW);
   bp(b, flat ? "    }\n" : "    }\n    }\n");
+  if (!chanPad && (c->PT || c->PB)) {
+    bp(b, "    } else {\n");
+    fillRow(g, kh, 0, c->Wp * c->Cp);
+  }
   bp(b, "    }\n    }\n");
 }
 
