@@ -1407,7 +1407,9 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
    * (pointwise, C % 4 == 0: xor on each 4-byte load), else through KH staged
    * rows per output row (padding and the xor done per row, in cache, by each
    * thread), else (huge rows) through one padded copy. */
-  g->mode = c->pointwise && c->C % 4 == 0 ? 1 : !c->pointwise && stageBytes(c) <= 256 * 1024 ? 2 : 0;
+  g->mode = c->pointwise && c->C % 4 == 0                                  ? 1
+            : !c->pointwise && c->C % 4 == 0 && stageBytes(c) <= 256 * 1024 ? 2
+                                                                          : 0;
   int8_t pbyte = (int8_t)((uint8_t)c->zx ^ 0x80);
   bp(b, "    %%padv = arith.constant %d : i8\n", pbyte);
   if (g->mode == 1) {
