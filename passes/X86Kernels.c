@@ -93,6 +93,7 @@ typedef struct Conv {
   int64_t Cp, C4, Hp, Wp, OCB, OCP;
   int outI8;           /* fused rescale (+clamp) epilogue, int8 output */
   int64_t ozp, lo, hi; /* int8 epilogue: output zero point, clamp bounds */
+  int zpFolded;        /* ozp << shift folded into the rounding constant */
   int8_t *wpack;       /* [OCB][KH][KW][C4][16][4] */
   int64_t *bias;       /* OCP, with the compensation folded in */
   int64_t *mult, *rnd, *shift; /* OCP each (int8 epilogue) */
@@ -191,6 +192,8 @@ static MlirOperation matchRequant(Conv *c, MlirOperation conv) {
         c->mult[o] = m[k], c->shift[o] = sh[k], c->rnd[o] = (int64_t)1 << (sh[k] - 1);
       }
       c->outI8 = 1, c->ozp = ozp[0], c->lo = -128, c->hi = 127;
+      c->zpFolded = 1;
+      for (int64_t i = 0; i < ns; ++i) c->zpFolded &= sh[i] <= 55;
       result = rs;
       /* A following int8 clamp narrows the bounds. */
       MlirOperation cl = onlyUser(mlirOperationGetResult(rs, 0));
@@ -552,49 +555,86 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
   bp(b, "> {alignment = 64 : i64}\n");
   free(b32);
   if (c->outI8) {
-    /* The multiplier as i32 (sign-extended in the kernel, so LLVM can use
-     * 32x32->64 multiplies), round and shift as i64. */
+    /* Per 16-channel block: the 8 even channels, then the 8 odd ones (the
+     * epilogue multiplies even and odd int32 lanes as int64 with vpmuldq).
+     * The multiplier as i32 (so LLVM knows it is sign-extended), round and
+     * shift as i64; the output zero point is folded into the round constant
+     * ((t + r) >> s) + z == (t + r + (z << s)) >> s when no shift exceeds 55. */
     int32_t *m32 = malloc((size_t)c->OCP * 4);
-    if (!m32) { b->oom = 1; return; }
-    for (int64_t i = 0; i < c->OCP; ++i) m32[i] = (int32_t)c->mult[i];
+    int64_t *r64 = malloc((size_t)c->OCP * 8), *s64 = malloc((size_t)c->OCP * 8);
+    if (!m32 || !r64 || !s64) { free(m32), free(r64), free(s64); b->oom = 1; return; }
+    for (int64_t i = 0; i < c->OCP; ++i) {
+      int64_t blk = i / 16, k = i % 16, src = blk * 16 + (k < 8 ? 2 * k : 2 * (k - 8) + 1);
+      m32[i] = (int32_t)c->mult[src];
+      r64[i] = c->rnd[src] + (c->zpFolded ? (int64_t)((uint64_t)c->ozp << c->shift[src]) : 0);
+      s64[i] = c->shift[src];
+    }
     bp(b, "  memref.global \"private\" constant @%s_m : memref<%lldxi32> = dense<", name, (long long)c->OCP);
     hexArray(b, m32, (size_t)c->OCP * 4);
     bp(b, "> {alignment = 64 : i64}\n");
-    free(m32);
-    const int64_t *arr[3] = {c->mult, c->rnd, c->shift};
-    const char *suf[3] = {"m", "r", "s"};
-    for (int k = 1; k < 3; ++k) {
-      bp(b, "  memref.global \"private\" constant @%s_%s : memref<%lldxi64> = dense<", name, suf[k],
-         (long long)c->OCP);
-      hexArray(b, arr[k], (size_t)c->OCP * 8);
-      bp(b, "> {alignment = 64 : i64}\n");
-    }
+    bp(b, "  memref.global \"private\" constant @%s_r : memref<%lldxi64> = dense<", name, (long long)c->OCP);
+    hexArray(b, r64, (size_t)c->OCP * 8);
+    bp(b, "> {alignment = 64 : i64}\n");
+    bp(b, "  memref.global \"private\" constant @%s_s : memref<%lldxi64> = dense<", name, (long long)c->OCP);
+    hexArray(b, s64, (size_t)c->OCP * 8);
+    bp(b, "> {alignment = 64 : i64}\n");
+    free(m32), free(r64), free(s64);
   }
 }
 
 #define MAXACC 32
 
+/* Loads the requantization constants of the 16-channel block at element
+ * offset `at`: q[0..1] multipliers (even, odd), q[2..3] rounds, q[4..5] shifts. */
+static void loadRequant(Gen *g, const char *at, char q[6][40]) {
+  const Conv *c = g->c;
+  char at8[40];
+  aff(g, at8, "d0", at, "d0 + 8");
+  const char *where[2] = {at, at8};
+  for (int h = 0; h < 2; ++h) {
+    bp(g->b, "    %s = vector.load %%mul[%s] : memref<%lldxi32>, vector<8xi32>\n", fresh(g, q[h]), where[h],
+       (long long)c->OCP);
+    bp(g->b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<8xi64>\n", fresh(g, q[2 + h]), where[h],
+       (long long)c->OCP);
+    bp(g->b, "    %s = vector.load %%shf[%s] : memref<%lldxi64>, vector<8xi64>\n", fresh(g, q[4 + h]), where[h],
+       (long long)c->OCP);
+  }
+}
+
 /* Stores int32 accumulator `v` at output offset `at`: as int32, or
- * requantized (TOSA SINGLE_ROUND in i64, + zero point, clamp) to int8 with
- * the per-channel vectors mv/rv/sv; masked when `mask` is non-NULL. */
-static void storeI(Gen *g, const char *v, const char *at, const char *mv, const char *rv, const char *sv,
-                   const char *mask) {
+ * requantized to int8 with the block's constants q (loadRequant): TOSA
+ * SINGLE_ROUND in 64 bits, (acc * m + r) >> s, on the even and the odd
+ * lanes separately (sign-extended halves of each 64-bit lane, so LLVM uses
+ * vpmuldq), + zero point (unless folded into r), clamp, narrow, and the two
+ * halves interleaved back into channel order. Masked when `mask` is set. */
+static void storeI(Gen *g, const char *v, const char *at, char q[6][40], const char *mask) {
   const Conv *c = g->c;
   Buf *b = g->b;
   char val[40];
   const char *vt = "vector<16xi32>", *outT = c->outI8 ? "i8" : "i32";
   if (c->outI8) {
-    char e[40], m1[40], a1[40], s1[40], z1[40], l1[40], h1[40];
-    char me[40];
-    bp(b, "    %s = arith.extsi %s : vector<16xi32> to vector<16xi64>\n", fresh(g, e), v);
-    bp(b, "    %s = arith.extsi %s : vector<16xi32> to vector<16xi64>\n", fresh(g, me), mv);
-    bp(b, "    %s = arith.muli %s, %s : vector<16xi64>\n", fresh(g, m1), e, me);
-    bp(b, "    %s = arith.addi %s, %s : vector<16xi64>\n", fresh(g, a1), m1, rv);
-    bp(b, "    %s = arith.shrsi %s, %s : vector<16xi64>\n", fresh(g, s1), a1, sv);
-    bp(b, "    %s = arith.addi %s, %%ozp : vector<16xi64>\n", fresh(g, z1), s1);
-    bp(b, "    %s = arith.maxsi %s, %%lo : vector<16xi64>\n", fresh(g, l1), z1);
-    bp(b, "    %s = arith.minsi %s, %%hi : vector<16xi64>\n", fresh(g, h1), l1);
-    bp(b, "    %s = arith.trunci %s : vector<16xi64> to vector<16xi8>\n", fresh(g, val), h1);
+    char a64[40], sh[40], half[2][40], nb[2][40];
+    bp(b, "    %s = vector.bitcast %s : vector<16xi32> to vector<8xi64>\n", fresh(g, a64), v);
+    bp(b, "    %s = arith.shli %s, %%c32x8 : vector<8xi64>\n", fresh(g, sh), a64);
+    bp(b, "    %s = arith.shrsi %s, %%c32x8 : vector<8xi64>\n", fresh(g, half[0]), sh);
+    bp(b, "    %s = arith.shrsi %s, %%c32x8 : vector<8xi64>\n", fresh(g, half[1]), a64);
+    for (int h = 0; h < 2; ++h) {
+      char me[40], p[40], r[40], s1[40], z[40], l1[40], h1[40];
+      bp(b, "    %s = arith.extsi %s : vector<8xi32> to vector<8xi64>\n", fresh(g, me), q[h]);
+      bp(b, "    %s = arith.muli %s, %s : vector<8xi64>\n", fresh(g, p), half[h], me);
+      bp(b, "    %s = arith.addi %s, %s : vector<8xi64>\n", fresh(g, r), p, q[2 + h]);
+      bp(b, "    %s = arith.shrsi %s, %s : vector<8xi64>\n", fresh(g, s1), r, q[4 + h]);
+      if (!c->zpFolded)
+        bp(b, "    %s = arith.addi %s, %%ozp : vector<8xi64>\n", fresh(g, z), s1);
+      else
+        setName(z, s1);
+      bp(b, "    %s = arith.maxsi %s, %%lo : vector<8xi64>\n", fresh(g, l1), z);
+      bp(b, "    %s = arith.minsi %s, %%hi : vector<8xi64>\n", fresh(g, h1), l1);
+      bp(b, "    %s = arith.trunci %s : vector<8xi64> to vector<8xi8>\n", fresh(g, nb[h]), h1);
+    }
+    bp(b, "    %s = vector.shuffle %s, %s [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15] : "
+          "vector<8xi8>, vector<8xi8>\n",
+       fresh(g, val), nb[0], nb[1]);
     vt = "vector<16xi8>";
   } else {
     setName(val, v);
@@ -757,13 +797,11 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
   if (maskLast && rem)
     bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), rem);
   for (int j = 0; j < J; ++j) {
-    char mv[40], rv[40], sv[40];
+    char q[6][40];
     if (c->outI8) {
       snprintf(args, sizeof args, "%s", ob);
       aff(g, t0, "d0", args, "(d0 + %d) * 16", j);
-      bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, mv), t0, (long long)c->OCP);
-      bp(b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, rv), t0, (long long)c->OCP);
-      bp(b, "    %s = vector.load %%shf[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, sv), t0, (long long)c->OCP);
+      loadRequant(g, t0, q);
     }
     for (int r = 0; r < R; ++r) {
       if (c->pointwise) {
@@ -774,7 +812,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
         aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + (d3 + %d) * 16",
             (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
       }
-      storeI(g, acc[r * J + j], t0, mv, rv, sv, mask[0] && j == J - 1 ? mask : NULL);
+      storeI(g, acc[r * J + j], t0, q, mask[0] && j == J - 1 ? mask : NULL);
     }
   }
 }
@@ -945,14 +983,12 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
     bp(b, "\n    }\n");
     for (int k = 0; k < R; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
   }
-  char mask[40] = "", mv[40] = "", rv[40] = "", sv[40] = "";
+  char mask[40] = "", q[6][40];
   if (maskLast && c->OC % 16)
     bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), (int)(c->OC % 16));
   if (c->outI8 && !c->isFloat) {
     aff(g, t0, "d0", cb, "d0 * 16");
-    bp(b, "    %s = vector.load %%mul[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, mv), t0, (long long)c->OCP);
-    bp(b, "    %s = vector.load %%rnd[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, rv), t0, (long long)c->OCP);
-    bp(b, "    %s = vector.load %%shf[%s] : memref<%lldxi64>, vector<16xi64>\n", fresh(g, sv), t0, (long long)c->OCP);
+    loadRequant(g, t0, q);
   }
   for (int r = 0; r < R; ++r) {
     snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, cb);
@@ -961,7 +997,7 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
     if (c->isFloat)
       storeF(g, acc[r], t0, mask[0] ? mask : NULL);
     else
-      storeI(g, acc[r], t0, mv, rv, sv, mask[0] ? mask : NULL);
+      storeI(g, acc[r], t0, q, mask[0] ? mask : NULL);
   }
 }
 
@@ -1269,9 +1305,10 @@ static void emitInt8Consts(Gen *g, const char *name) {
     bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
     bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
     bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->ozp);
-    bp(b, "    %%lo = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->lo);
-    bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
+    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->ozp);
+    bp(b, "    %%lo = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->lo);
+    bp(b, "    %%hi = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->hi);
+    bp(b, "    %%c32x8 = arith.constant dense<32> : vector<8xi64>\n");
   }
 }
 
@@ -1322,9 +1359,10 @@ static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long 
     bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
     bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
     bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->ozp);
-    bp(b, "    %%lo = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->lo);
-    bp(b, "    %%hi = arith.constant dense<%lld> : vector<16xi64>\n", (long long)c->hi);
+    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->ozp);
+    bp(b, "    %%lo = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->lo);
+    bp(b, "    %%hi = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->hi);
+    bp(b, "    %%c32x8 = arith.constant dense<32> : vector<8xi64>\n");
   }
   emitTasks(g);
   bp(b, "    memref.dealloc %%xp : memref<%lldx%s>\n    return\n  }\n", XB, xt);
