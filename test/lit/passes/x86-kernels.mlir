@@ -33,7 +33,7 @@
 // VNNI-DAG: memref.global "private" constant @qo_conv0_b : memref<32xi32>
 // VNNI-DAG: func.func private @qo_conv0(%arg0: memref<1x5x6x3xi8>, %arg1: memref<1x5x6x17xi8>) attributes {target_features = #llvm.target_features<["+avx512f", "+avx512bw", "+avx512dq", "+avx512vl", "+avx512vnni"]>}
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// VNNI: arith.shrsi {{.*}} : vector<16xi64>
+// VNNI: arith.shrsi {{.*}} : vector<8xi64>
 // VNNI: vector.maskedstore
 // VNNI-NOT: qo_isa
 
