@@ -94,6 +94,7 @@ typedef struct Conv {
   int outI8;           /* fused rescale (+clamp) epilogue, int8 output */
   int64_t ozp, lo, hi; /* int8 epilogue: output zero point, clamp bounds */
   int zpFolded;        /* ozp << shift folded into the rounding constant */
+  int32_t *corrTop, *corrBot; /* [KH+1][OCP]: int8 padded-row compensation (skipRows) */
   int8_t *wpack;       /* [OCB][KH][KW][C4][16][4] */
   int64_t *bias;       /* OCP, with the compensation folded in */
   int64_t *mult, *rnd, *shift; /* OCP each (int8 epilogue) */
@@ -111,7 +112,13 @@ typedef struct Conv {
 
 static void convFree(Conv *c) {
   free(c->wpack), free(c->bias), free(c->mult), free(c->rnd), free(c->shift);
-  free(c->wpackF), free(c->biasF), free(c->wdw);
+  free(c->wpackF), free(c->biasF), free(c->wdw), free(c->corrTop), free(c->corrBot);
+}
+
+/* Whether output rows skip the kernel rows that fall in the top/bottom
+ * padding (spatial convs with vertical padding). */
+static int skipsRows(const Conv *c) {
+  return !c->pointwise && !c->dw && c->KH > 1 && (c->PT || c->PB);
 }
 
 static int64_t dim(MlirValue v, int i) { return mlirShapedTypeGetDimSize(mlirValueGetType(v), i); }
@@ -234,7 +241,7 @@ static MlirOperation matchConv(MlirOperation conv, Conv *c) {
   c->OC = dim(w, 0), c->KH = dim(w, 1), c->KW = dim(w, 2);
   c->OH = dim(y, 1), c->OW = dim(y, 2);
   c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
-  if (dim(w, 3) != c->C || dim(y, 3) != c->OC || dim(y, 0) != c->N) return none;
+  if (dim(w, 3) != c->C || dim(y, 3) != c->OC || dim(y, 0) != c->N || c->KH > 64) return none;
   if ((c->H + c->PT + c->PB - c->KH) / c->SH + 1 != c->OH ||
       (c->W + c->PL + c->PR - c->KW) / c->SW + 1 != c->OW)
     return none;
@@ -271,6 +278,27 @@ static MlirOperation matchConv(MlirOperation conv, Conv *c) {
           c->wpack[at] = (int8_t)v;
         }
     c->bias[o] = bv[nb == 1 ? 0 : o] - (c->zx + 128) * sum;
+  }
+  /* Skipped padding rows would have added (zx + 128) * (that row's weight
+   * sum) in u8 arithmetic: corrTop[k] adds it back for rows kh < k,
+   * corrBot[k] for rows kh >= k. */
+  c->corrTop = calloc((size_t)((c->KH + 1) * c->OCP), sizeof(int32_t));
+  c->corrBot = calloc((size_t)((c->KH + 1) * c->OCP), sizeof(int32_t));
+  if (!c->corrTop || !c->corrBot) { free(wv), free(bv); convFree(c); return none; }
+  for (int64_t o = 0; o < c->OC; ++o) {
+    int64_t row[64] = {0};
+    for (int64_t kh = 0; kh < c->KH && kh < 64; ++kh)
+      for (int64_t i = 0; i < c->KW * c->C; ++i) row[kh] += wv[(o * c->KH + kh) * c->KW * c->C + i];
+    int64_t acc = 0;
+    for (int64_t k = 0; k <= c->KH; ++k) {
+      c->corrTop[k * c->OCP + o] = (int32_t)(uint32_t)acc;
+      if (k < c->KH) acc += (c->zx + 128) * row[k];
+    }
+    acc = 0;
+    for (int64_t k = c->KH; k >= 0; --k) {
+      if (k < c->KH) acc += (c->zx + 128) * row[k];
+      c->corrBot[k * c->OCP + o] = (int32_t)(uint32_t)acc;
+    }
   }
   free(wv), free(bv);
 
@@ -479,6 +507,8 @@ typedef struct Gen {
   int isa;
   int parallel; /* OpenMP worksharing over the outer tasks */
   int mode;     /* int8 input: 0 padded copy, 1 read in place (xor on load), 2 rows staged per task */
+  int skipRows; /* the kh loop runs over [khLo, khHi): rows of padding are skipped */
+  char khLo[40], khHi[40];
   int id;       /* SSA counter */
 } Gen;
 
@@ -516,6 +546,18 @@ static const char *aff(Gen *g, char *out, const char *dims, const char *args, co
   return out;
 }
 
+/* %t = affine.max / affine.min (op) over the map's results. */
+static const char *affOp(Gen *g, char *out, const char *op, const char *dims, const char *args, const char *fmt,
+                         ...) {
+  char expr[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(expr, sizeof expr, fmt, ap);
+  va_end(ap);
+  bp(g->b, "    %s = %s affine_map<(%s) -> (%s)>(%s)\n", fresh(g, out), op, dims, expr, args);
+  return out;
+}
+
 static void hexArray(Buf *b, const void *data, size_t bytes) {
   static const char hx[] = "0123456789ABCDEF";
   const unsigned char *p = data;
@@ -540,6 +582,16 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
     hexArray(b, c->biasF, (size_t)c->OCP * 4);
     bp(b, "> {alignment = 64 : i64}\n");
     return;
+  }
+  if (!c->dw && skipsRows(c)) {
+    bp(b, "  memref.global \"private\" constant @%s_ct : memref<%lldxi32> = dense<", name,
+       (long long)((c->KH + 1) * c->OCP));
+    hexArray(b, c->corrTop, (size_t)((c->KH + 1) * c->OCP) * 4);
+    bp(b, "> {alignment = 64 : i64}\n");
+    bp(b, "  memref.global \"private\" constant @%s_cb : memref<%lldxi32> = dense<", name,
+       (long long)((c->KH + 1) * c->OCP));
+    hexArray(b, c->corrBot, (size_t)((c->KH + 1) * c->OCP) * 4);
+    bp(b, "> {alignment = 64 : i64}\n");
   }
   if (!c->dw) {
     size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
@@ -683,6 +735,19 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
     aff(g, t0, "d0", args, "(d0 + %d) * 16", j);
     bp(b, "    %s = vector.load %%bias[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, binit[j]), t0,
        (long long)c->OCP);
+    if (g->skipRows && !c->isFloat) { /* add back the skipped padding rows' compensation */
+      char o1[40], o2[40], v1[40], v2[40], s1[40], s2[40];
+      long long T = (long long)((c->KH + 1) * c->OCP);
+      snprintf(args, sizeof args, "%s, %s", g->khLo, ob);
+      aff(g, o1, "d0, d1", args, "d0 * %lld + (d1 + %d) * 16", (long long)c->OCP, j);
+      snprintf(args, sizeof args, "%s, %s", g->khHi, ob);
+      aff(g, o2, "d0, d1", args, "d0 * %lld + (d1 + %d) * 16", (long long)c->OCP, j);
+      bp(b, "    %s = vector.load %%ctop[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, v1), o1, T);
+      bp(b, "    %s = vector.load %%cbot[%s] : memref<%lldxi32>, vector<16xi32>\n", fresh(g, v2), o2, T);
+      bp(b, "    %s = arith.addi %s, %s : vector<16xi32>\n", fresh(g, s1), binit[j], v1);
+      bp(b, "    %s = arith.addi %s, %s : vector<16xi32>\n", fresh(g, s2), s1, v2);
+      setName(binit[j], s2);
+    }
   }
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < J; ++j) setName(acc[r * J + j], binit[j]);
@@ -695,11 +760,15 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
   for (int l = 0; l < 3; ++l) {
     if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
     open[l] = 1;
-    char ub[40];
-    cidx(g, ub, trips[l]);
+    char ub[40], lb[40] = "%c0";
+    if (l == 0 && g->skipRows) {
+      setName(lb, g->khLo), setName(ub, g->khHi);
+    } else {
+      cidx(g, ub, trips[l]);
+    }
     fresh(g, iv[l]);
     fresh(g, res[l]);
-    bp(b, "    %s:%d = scf.for %s = %%c0 to %s step %%c1 iter_args(", res[l], RJ, iv[l], ub);
+    bp(b, "    %s:%d = scf.for %s = %s to %s step %%c1 iter_args(", res[l], RJ, iv[l], lb, ub);
     char nacc[MAXACC][40];
     for (int k = 0; k < RJ; ++k) {
       fresh(g, nacc[k]);
@@ -839,11 +908,15 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
   for (int l = 0; l < 3; ++l) {
     if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
     open[l] = 1;
-    char ub[40];
-    cidx(g, ub, trips[l]);
+    char ub[40], lb[40] = "%c0";
+    if (l == 0 && g->skipRows) { /* zero padding rows contribute nothing */
+      setName(lb, g->khLo), setName(ub, g->khHi);
+    } else {
+      cidx(g, ub, trips[l]);
+    }
     fresh(g, iv[l]);
     fresh(g, res[l]);
-    bp(b, "    %s:%d = scf.for %s = %%c0 to %s step %%c1 iter_args(", res[l], RJ, iv[l], ub);
+    bp(b, "    %s:%d = scf.for %s = %s to %s step %%c1 iter_args(", res[l], RJ, iv[l], lb, ub);
     for (int k = 0; k < RJ; ++k) {
       char na[40];
       fresh(g, na);
@@ -1223,6 +1296,11 @@ static void emitTasks(Gen *g) {
       emitRowDW(g, a0, a1);
     } else {
       if (g->mode == 2) emitStageRows(g, a0, a1);
+      if (g->skipRows) { /* the kernel rows inside the image: [khLo, khHi) */
+        affOp(g, g->khLo, "affine.max", "d0", a1, "0, %lld - d0 * %lld", (long long)c->PT, (long long)c->SH);
+        affOp(g, g->khHi, "affine.min", "d0", a1, "%lld, %lld - d0 * %lld", (long long)c->KH,
+              (long long)(c->PT + c->H), (long long)c->SH);
+      }
       emitBlockLoops(g, a0, a1, "%c0", c->OW);
     }
     closeTasks(g);
@@ -1301,6 +1379,10 @@ static void emitInt8Consts(Gen *g, const char *name) {
   bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxi8>\n", name,
      (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
   bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
+  if (skipsRows(c)) {
+    bp(b, "    %%ctop = memref.get_global @%s_ct : memref<%lldxi32>\n", name, (long long)((c->KH + 1) * c->OCP));
+    bp(b, "    %%cbot = memref.get_global @%s_cb : memref<%lldxi32>\n", name, (long long)((c->KH + 1) * c->OCP));
+  }
   if (c->outI8) {
     bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
     bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
@@ -1407,6 +1489,7 @@ static void emitFloatBody(Gen *g, const char *name, long long XB, long long TOT,
   bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxf32>\n", name,
      (long long)(c->OCB * c->KH * c->KW * c->C * 16));
   bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxf32>\n", name, (long long)c->OCP);
+  g->skipRows = skipsRows(c);
   if (c->clampF) {
     /* As bit patterns: exact, and valid for infinities. */
     uint32_t lo, hi;
@@ -1448,6 +1531,7 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
   g->mode = c->pointwise && c->C % 4 == 0                                  ? 1
             : !c->pointwise && c->C % 4 == 0 && stageBytes(c) <= 256 * 1024 ? 2
                                                                           : 0;
+  g->skipRows = skipsRows(c);
   int8_t pbyte = (int8_t)((uint8_t)c->zx ^ 0x80);
   bp(b, "    %%padv = arith.constant %d : i8\n", pbyte);
   if (g->mode == 1) {
