@@ -21,14 +21,17 @@
 #include <string.h>
 
 /* @qo_isa(): 0 portable, 1 avx2, 2 avx512-vnni. cpuid + xgetbv once, then
- * the environment variable QO_ISA may lower it (never raise it). */
+ * the environment variable QO_ISA may lower it (never raise it); a value
+ * that names no ISA is reported on stderr and ignored. */
 static const char kIsaRuntime[] =
     "  llvm.mlir.global internal @qo_isa_cache(-1 : i32) {addr_space = 0 : i32} : i32\n"
     "  llvm.mlir.global private constant @qo_isa_env(\"QO_ISA\\00\") {addr_space = 0 : i32} : !llvm.array<7 x i8>\n"
     "  llvm.mlir.global private constant @qo_isa_n0(\"portable\\00\") {addr_space = 0 : i32} : !llvm.array<9 x i8>\n"
     "  llvm.mlir.global private constant @qo_isa_n1(\"avx2\\00\") {addr_space = 0 : i32} : !llvm.array<5 x i8>\n"
     "  llvm.mlir.global private constant @qo_isa_n2(\"avx512-vnni\\00\") {addr_space = 0 : i32} : !llvm.array<12 x i8>\n"
+    "  llvm.mlir.global private constant @qo_isa_warn(\"quant-opt model: warning: QO_ISA is not portable, avx2 or avx512-vnni; ignored\\0A\") {addr_space = 0 : i32} : !llvm.array<79 x i8>\n"
     "  llvm.func @getenv(!llvm.ptr) -> !llvm.ptr\n"
+    "  llvm.func @write(i32, !llvm.ptr, i64) -> i64\n"
     "  llvm.func @strcmp(!llvm.ptr, !llvm.ptr) -> i32\n"
     "  func.func private @qo_isa_named(%e: !llvm.ptr, %k: i32, %n: !llvm.ptr, %else: i32) -> i32 {\n"
     "    %r = llvm.call @strcmp(%e, %n) : (!llvm.ptr, !llvm.ptr) -> i32\n"
@@ -86,6 +89,7 @@ static const char kIsaRuntime[] =
     "    %hasvnni = arith.andi %v2, %hasavx2 : i1\n"
     "    %best0 = arith.select %hasavx2, %one, %z : i32\n"
     "    %best = arith.select %hasvnni, %two, %best0 : i32\n"
+    "    %true = arith.constant true\n"
     "    %envn = llvm.mlir.addressof @qo_isa_env : !llvm.ptr\n"
     "    %env = llvm.call @getenv(%envn) : (!llvm.ptr) -> !llvm.ptr\n"
     "    %null = llvm.mlir.zero : !llvm.ptr\n"
@@ -94,10 +98,24 @@ static const char kIsaRuntime[] =
     "      %n0 = llvm.mlir.addressof @qo_isa_n0 : !llvm.ptr\n"
     "      %n1 = llvm.mlir.addressof @qo_isa_n1 : !llvm.ptr\n"
     "      %n2 = llvm.mlir.addressof @qo_isa_n2 : !llvm.ptr\n"
-    "      %r2 = func.call @qo_isa_named(%env, %two, %n2, %best) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
+    "      %m1 = arith.constant -1 : i32\n"
+    "      %r2 = func.call @qo_isa_named(%env, %two, %n2, %m1) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
     "      %r1 = func.call @qo_isa_named(%env, %one, %n1, %r2) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
     "      %r0 = func.call @qo_isa_named(%env, %z, %n0, %r1) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
-    "      scf.yield %r0 : i32\n"
+    "      %c0 = llvm.load %env : !llvm.ptr -> i8\n"
+    "      %z8 = arith.constant 0 : i8\n"
+    "      %empty = arith.cmpi eq, %c0, %z8 : i8\n"
+    "      %unknown = arith.cmpi slt, %r0, %z : i32\n"
+    "      %nonempty = arith.xori %empty, %true : i1\n"
+    "      %warn = arith.andi %unknown, %nonempty : i1\n"
+    "      scf.if %warn {\n"
+    "        %wm = llvm.mlir.addressof @qo_isa_warn : !llvm.ptr\n"
+    "        %fd = arith.constant 2 : i32\n"
+    "        %wl = arith.constant 79 : i64\n"
+    "        %wr = llvm.call @write(%fd, %wm, %wl) : (i32, !llvm.ptr, i64) -> i64\n"
+    "      }\n"
+    "      %pick = arith.select %unknown, %best, %r0 : i32\n"
+    "      scf.yield %pick : i32\n"
     "    } else {\n"
     "      scf.yield %best : i32\n"
     "    }\n"
