@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* @qo_isa(): 0 portable, 1 avx2, 2 avx512-vnni. cpuid + xgetbv once, then
+/* @qo_isa(): 0 portable, 1 avx2, 2 avx-vnni, 3 avx512-vnni. cpuid + xgetbv once, then
  * the environment variable QO_ISA may lower it (never raise it); a value
  * that names no ISA is reported on stderr and ignored. */
 static const char kIsaRuntime[] =
@@ -28,8 +28,9 @@ static const char kIsaRuntime[] =
     "  llvm.mlir.global private constant @qo_isa_env(\"QO_ISA\\00\") {addr_space = 0 : i32} : !llvm.array<7 x i8>\n"
     "  llvm.mlir.global private constant @qo_isa_n0(\"portable\\00\") {addr_space = 0 : i32} : !llvm.array<9 x i8>\n"
     "  llvm.mlir.global private constant @qo_isa_n1(\"avx2\\00\") {addr_space = 0 : i32} : !llvm.array<5 x i8>\n"
-    "  llvm.mlir.global private constant @qo_isa_n2(\"avx512-vnni\\00\") {addr_space = 0 : i32} : !llvm.array<12 x i8>\n"
-    "  llvm.mlir.global private constant @qo_isa_warn(\"quant-opt model: warning: QO_ISA is not portable, avx2 or avx512-vnni; ignored\\0A\") {addr_space = 0 : i32} : !llvm.array<79 x i8>\n"
+    "  llvm.mlir.global private constant @qo_isa_n2(\"avx-vnni\\00\") {addr_space = 0 : i32} : !llvm.array<9 x i8>\n"
+    "  llvm.mlir.global private constant @qo_isa_n3(\"avx512-vnni\\00\") {addr_space = 0 : i32} : !llvm.array<12 x i8>\n"
+    "  llvm.mlir.global private constant @qo_isa_warn(\"quant-opt model: warning: QO_ISA is not portable, avx2, avx-vnni or avx512-vnni; ignored\\0A\") {addr_space = 0 : i32} : !llvm.array<89 x i8>\n"
     "  llvm.func @getenv(!llvm.ptr) -> !llvm.ptr\n"
     "  llvm.func @write(i32, !llvm.ptr, i64) -> i64\n"
     "  llvm.func @strcmp(!llvm.ptr, !llvm.ptr) -> i32\n"
@@ -51,6 +52,8 @@ static const char kIsaRuntime[] =
     "    %ecx1 = llvm.extractvalue %l1[2] : !llvm.struct<(i32, i32, i32, i32)>\n"
     "    %l7 = llvm.inline_asm has_side_effects \"cpuid\", \"={ax},={bx},={cx},={dx},{ax},{cx}\" %seven, %z : (i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>\n"
     "    %ebx7 = llvm.extractvalue %l7[1] : !llvm.struct<(i32, i32, i32, i32)>\n"
+    "    %l71 = llvm.inline_asm has_side_effects \"cpuid\", \"={ax},={bx},={cx},={dx},{ax},{cx}\" %seven, %one : (i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>\n"
+    "    %eax71 = llvm.extractvalue %l71[0] : !llvm.struct<(i32, i32, i32, i32)>\n"
     "    %ecx7 = llvm.extractvalue %l7[2] : !llvm.struct<(i32, i32, i32, i32)>\n"
     "    %has7 = arith.cmpi sge, %max, %seven : i32\n"
     "    %mosx = arith.constant 134217728 : i32\n" /* 1<<27 OSXSAVE */
@@ -87,8 +90,14 @@ static const char kIsaRuntime[] =
     "    %v1 = arith.andi %os512, %f512 : i1\n"
     "    %v2 = arith.andi %v1, %vnnib : i1\n"
     "    %hasvnni = arith.andi %v2, %hasavx2 : i1\n"
+    "    %mavxvnni = arith.constant 16 : i32\n" /* leaf 7.1 eax bit 4: AVX-VNNI */
+    "    %av0 = arith.andi %eax71, %mavxvnni : i32\n"
+    "    %av1 = arith.cmpi ne, %av0, %z : i32\n"
+    "    %hasavxvnni = arith.andi %av1, %hasavx2 : i1\n"
+    "    %three = arith.constant 3 : i32\n"
     "    %best0 = arith.select %hasavx2, %one, %z : i32\n"
-    "    %best = arith.select %hasvnni, %two, %best0 : i32\n"
+    "    %best1 = arith.select %hasavxvnni, %two, %best0 : i32\n"
+    "    %best = arith.select %hasvnni, %three, %best1 : i32\n"
     "    %true = arith.constant true\n"
     "    %envn = llvm.mlir.addressof @qo_isa_env : !llvm.ptr\n"
     "    %env = llvm.call @getenv(%envn) : (!llvm.ptr) -> !llvm.ptr\n"
@@ -99,7 +108,9 @@ static const char kIsaRuntime[] =
     "      %n1 = llvm.mlir.addressof @qo_isa_n1 : !llvm.ptr\n"
     "      %n2 = llvm.mlir.addressof @qo_isa_n2 : !llvm.ptr\n"
     "      %m1 = arith.constant -1 : i32\n"
-    "      %r2 = func.call @qo_isa_named(%env, %two, %n2, %m1) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
+    "      %n3 = llvm.mlir.addressof @qo_isa_n3 : !llvm.ptr\n"
+    "      %r3 = func.call @qo_isa_named(%env, %three, %n3, %m1) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
+    "      %r2 = func.call @qo_isa_named(%env, %two, %n2, %r3) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
     "      %r1 = func.call @qo_isa_named(%env, %one, %n1, %r2) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
     "      %r0 = func.call @qo_isa_named(%env, %z, %n0, %r1) : (!llvm.ptr, i32, !llvm.ptr, i32) -> i32\n"
     "      %c0 = llvm.load %env : !llvm.ptr -> i8\n"
@@ -111,7 +122,7 @@ static const char kIsaRuntime[] =
     "      scf.if %warn {\n"
     "        %wm = llvm.mlir.addressof @qo_isa_warn : !llvm.ptr\n"
     "        %fd = arith.constant 2 : i32\n"
-    "        %wl = arith.constant 79 : i64\n"
+    "        %wl = arith.constant 89 : i64\n"
     "        %wr = llvm.call @write(%fd, %wm, %wl) : (i32, !llvm.ptr, i64) -> i64\n"
     "      }\n"
     "      %pick = arith.select %unknown, %best, %r0 : i32\n"

@@ -31,15 +31,18 @@
  * dimension, so a matmul with M rows gets full R-row tiles.
  *
  * One kernel body per ISA: `avx512-vnni` (llvm.x86.avx512.vpdpbusd.512),
- * `avx2` and `portable` (the same arithmetic in generic vector ops, which
- * LLVM lowers for the function's target features). With isa=auto all three
- * are emitted behind a dispatcher that asks @qo_isa() -- cpuid + xgetbv,
- * once, overridable with the environment variable QO_ISA=portable|avx2|
- * avx512-vnni (a request above what the CPU has is lowered to what it has).
- * All paths compute the same integers (bit-exact with the TOSA reference).
+ * `avx-vnni` (the same tile on ymm halves, llvm.x86.avx512.vpdpbusd.256
+ * under +avxvnni: the VEX encoding), `avx2` and `portable` (the same
+ * arithmetic in generic vector ops, which LLVM lowers for the function's
+ * target features). With isa=auto all four are emitted behind a dispatcher
+ * that asks @qo_isa() -- cpuid + xgetbv, once, overridable with the
+ * environment variable QO_ISA=portable|avx2|avx-vnni|avx512-vnni (a request
+ * above what the CPU has is lowered to what it has). All paths compute the
+ * same integers (bit-exact with the TOSA reference).
  *
- * Threads: with threads > 1 (or 0 = the OpenMP default) the outer loop is an
- * omp parallel loop; see docs/ARCHITECTURE.md. */
+ * Threads: kernels of at least parallel-min-ops operations split their outer
+ * tasks (output rows, channel tiles or pixel chunks) over an OpenMP
+ * worksharing loop; OMP_NUM_THREADS sets the count. */
 #include "passes/PassDef.h"
 #include "passes/PassUtils.h"
 #include "passes/QuantUtils.h"
@@ -80,10 +83,10 @@ static void bp(Buf *b, const char *fmt, ...) {
 
 /* ---- the matched convolution ----------------------------------------------- */
 
-enum { ISA_PORTABLE, ISA_AVX2, ISA_VNNI512, ISA_COUNT };
-static const char *const kIsaName[ISA_COUNT] = {"portable", "avx2", "avx512-vnni"};
+enum { ISA_PORTABLE, ISA_AVX2, ISA_AVXVNNI, ISA_VNNI512, ISA_COUNT };
+static const char *const kIsaName[ISA_COUNT] = {"portable", "avx2", "avx-vnni", "avx512-vnni"};
 static const char *const kIsaFeatures[ISA_COUNT] = {
-    NULL, "\"+avx2\", \"+fma\"",
+    NULL, "\"+avx2\", \"+fma\"", "\"+avx2\", \"+fma\", \"+avxvnni\"",
     "\"+avx512f\", \"+avx512bw\", \"+avx512dq\", \"+avx512vl\", \"+avx512vnni\""};
 
 typedef struct Conv {
@@ -726,7 +729,10 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
   const Conv *c = g->c;
   Buf *b = g->b;
   char t0[40], t1[40], t2[40], args[160];
-  int RJ = R * J;
+  /* AVX-VNNI (256-bit) holds each 16-channel accumulator as two halves. */
+  int H = g->isa == ISA_AVXVNNI ? 2 : 1;
+  const char *accT = H == 2 ? "vector<8xi32>" : "vector<16xi32>";
+  int RJ = R * J * H;
   char acc[MAXACC][40];
   /* Accumulators start at the (compensated) bias. */
   char binit[4][40];
@@ -749,8 +755,20 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
       setName(binit[j], s2);
     }
   }
+  char bh[4][2][40];
+  for (int j = 0; j < J; ++j) {
+    if (H == 1) {
+      setName(bh[j][0], binit[j]);
+      continue;
+    }
+    for (int h = 0; h < 2; ++h)
+      bp(b, "    %s = vector.extract_strided_slice %s {offsets = [%d], sizes = [8], strides = [1]} : "
+            "vector<16xi32> to vector<8xi32>\n",
+         fresh(g, bh[j][h]), binit[j], 8 * h);
+  }
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < J; ++j) setName(acc[r * J + j], binit[j]);
+    for (int j = 0; j < J; ++j)
+      for (int h = 0; h < H; ++h) setName(acc[(r * J + j) * H + h], bh[j][h]);
 
   /* The reduction loops over kh, kw, c/4 (loops of one trip omitted). */
   int64_t trips[3] = {c->KH, c->KW, c->C4};
@@ -775,20 +793,25 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
       bp(b, "%s%s = %s", k ? ", " : "", nacc[k], acc[k]);
     }
     bp(b, ") -> (");
-    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", accT);
     bp(b, ") {\n");
     for (int k = 0; k < RJ; ++k) setName(acc[k], nacc[k]);
   }
   /* Body: J weight vectors, R broadcast activations, R*J dot products. */
-  char wv[4][40], wz[4][40];
+  char wv[4][40], wz[4][40], wh[4][2][40];
   for (int j = 0; j < J; ++j) {
     snprintf(args, sizeof args, "%s, %s, %s, %s", ob, iv[0], iv[1], iv[2]);
     aff(g, t0, "d0, d1, d2, d3", args, "((((d0 + %d) * %lld + d1) * %lld + d2) * %lld + d3) * 64", j,
         (long long)c->KH, (long long)c->KW, (long long)c->C4);
     bp(b, "    %s = vector.load %%wgt[%s] : memref<%lldxi8>, vector<64xi8>\n", fresh(g, wv[j]), t0,
        (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
-    if (g->isa != ISA_VNNI512)
+    if (g->isa != ISA_VNNI512 && g->isa != ISA_AVXVNNI)
       bp(b, "    %s = arith.extsi %s : vector<64xi8> to vector<64xi32>\n", fresh(g, wz[j]), wv[j]);
+    if (g->isa == ISA_AVXVNNI)
+      for (int h = 0; h < 2; ++h)
+        bp(b, "    %s = vector.extract_strided_slice %s {offsets = [%d], sizes = [32], strides = [1]} : "
+              "vector<64xi8> to vector<32xi8>\n",
+           fresh(g, wh[j][h]), wv[j], 32 * h);
   }
   char evens[400] = "", odds[400] = "", evens2[200] = "", odds2[200] = "";
   for (int i = 0; i < 32; ++i) {
@@ -824,8 +847,20 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
       bp(b, "    %s = arith.xori %s, %%flip32 : i32\n", fresh(g, fl), t1);
       setName(t1, fl);
     }
-    bp(b, "    %s = vector.broadcast %s : i32 to vector<16xi32>\n", fresh(g, t2), t1);
     char a[40], az[40];
+    if (H == 2) {
+      bp(b, "    %s = vector.broadcast %s : i32 to vector<8xi32>\n", fresh(g, t2), t1);
+      bp(b, "    %s = vector.bitcast %s : vector<8xi32> to vector<32xi8>\n", fresh(g, a), t2);
+      for (int j = 0; j < J; ++j)
+        for (int h = 0; h < 2; ++h) {
+          int k = (r * J + j) * 2 + h;
+          bp(b, "    %s = llvm.call_intrinsic \"llvm.x86.avx512.vpdpbusd.256\"(%s, %s, %s) : "
+                "(vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>\n",
+             fresh(g, nxt[k]), acc[k], a, wh[j][h]);
+        }
+      continue;
+    }
+    bp(b, "    %s = vector.broadcast %s : i32 to vector<16xi32>\n", fresh(g, t2), t1);
     bp(b, "    %s = vector.bitcast %s : vector<16xi32> to vector<64xi8>\n", fresh(g, a), t2);
     if (g->isa != ISA_VNNI512)
       bp(b, "    %s = arith.extui %s : vector<64xi8> to vector<64xi32>\n", fresh(g, az), a);
@@ -855,10 +890,18 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
     bp(b, "    scf.yield ");
     for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
     bp(b, " : ");
-    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xi32>", k ? ", " : "");
+    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", accT);
     bp(b, "\n    }\n");
     for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
   }
+  if (H == 2) /* join the halves: acc[r * J + j] as vector<16xi32> */
+    for (int k = 0; k < R * J; ++k) {
+      char joined[40];
+      bp(b, "    %s = vector.shuffle %s, %s [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] : "
+            "vector<8xi32>, vector<8xi32>\n",
+         fresh(g, joined), acc[2 * k], acc[2 * k + 1]);
+      setName(acc[k], joined);
+    }
 
   /* Epilogue and store. */
   char mask[40] = "";
@@ -1109,14 +1152,17 @@ static void emitRowDW(Gen *g, const char *n, const char *oh) {
 }
 
 /* Register tile: R pixels x J blocks of 16 output channels (32 zmm). */
-static int tileRows(int J) { return J >= 4 ? 6 : J == 3 ? 8 : J == 2 ? 12 : 14; }
+static int tileRows(const Gen *g, int J) {
+  if (g->isa == ISA_AVXVNNI && !g->c->isFloat) return J >= 2 ? 3 : 6; /* 16 ymm */
+  return J >= 4 ? 6 : J == 3 ? 8 : J == 2 ? 12 : 14;
+}
 
 /* The loops over `count` pixels from `base` (index value; the pixel is the
  * output column for spatial convs, the flattened pixel for pointwise ones)
  * for the channel blocks [ob, ob + J). */
 static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const char *oh, const char *ob,
                            const char *base, int64_t count) {
-  int R = tileRows(J);
+  int R = tileRows(g, J);
   if (R > count) R = (int)count;
   int64_t main = count / R * R;
   int rem = (int)(count - main);
@@ -1144,9 +1190,11 @@ static void emitPixelLoops(Gen *g, int J, int maskLast, const char *n, const cha
 
 /* Channel tiling: J blocks of 16 per tile, the last tile narrower (and
  * masked when OC % 16 != 0). */
-static int tileBlocks(const Conv *c) {
+static int tileBlocks(const Gen *g) {
+  const Conv *c = g->c;
   int64_t full = c->OC / 16;
   int J = full >= 4 ? 4 : full >= 1 ? (int)full : 1;
+  if (g->isa == ISA_AVXVNNI && !c->isFloat && J > 2) J = 2;
   /* A pointwise tile streams all pixels past its weights: keep those
    * (J x 16 channels x K bytes) within L1 (48 KB here; measured: matmul
    * 1024^3 2.45 ms at J=4, 2.19 at J=2, 2.16 at J=3). */
@@ -1157,7 +1205,7 @@ static int tileBlocks(const Conv *c) {
 /* All channel tiles for `count` pixels from `base`. */
 static void emitBlockLoops(Gen *g, const char *n, const char *oh, const char *base, int64_t count) {
   const Conv *c = g->c;
-  int J = tileBlocks(c);
+  int J = tileBlocks(g);
   int64_t obFull = c->OC / 16 / J * J;
   int Jr = (int)(c->OCB - obFull);
   char ub[40], step[40], ob[40], cv[40];
@@ -1308,7 +1356,7 @@ static void emitTasks(Gen *g) {
     return;
   }
   int64_t P = c->N * c->H * c->W;
-  int J = tileBlocks(c);
+  int J = tileBlocks(g);
   int64_t fullTiles = c->OC / 16 / J, obFull = fullTiles * J;
   int Jr = (int)(c->OCB - obFull);
   int64_t tiles = fullTiles + (Jr > 0);
@@ -1334,7 +1382,7 @@ static void emitTasks(Gen *g) {
     closeTasks(g);
     return;
   }
-  int R = tileRows(J);
+  int R = tileRows(g, J);
   int64_t chunk = (P + 7) / 8;
   chunk = (chunk + R - 1) / R * R;
   int64_t chunks = (P + chunk - 1) / chunk, last = P - (chunks - 1) * chunk;
@@ -1583,17 +1631,9 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
   bp(b, "    memref.dealloc %%xp : memref<%lldxi8>\n    return\n  }\n", XB);
 }
 
-/* The dispatcher: the best kernel @qo_isa() allows. */
+/* The dispatcher: the best kernel @qo_isa() allows (its levels are the ISA
+ * enum: 0 portable, 1 avx2, 2 avx-vnni, 3 avx512-vnni). */
 static void emitDispatch(Buf *b, const char *name, const Conv *c) {
-  emitSignature(b, name, "", c);
-  bp(b, " {\n"
-        "    %%isa = func.call @qo_isa() : () -> i32\n"
-        "    %%two = arith.constant 2 : i32\n"
-        "    %%one = arith.constant 1 : i32\n"
-        "    %%v = arith.cmpi sge, %%isa, %%two : i32\n"
-        "    %%a = arith.cmpi sge, %%isa, %%one : i32\n"
-        "    scf.if %%v {\n"
-        "      func.call @%s_avx512_vnni(%%x, %%y) : (", name);
   int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
   char sig[256];
   Buf sb = {0};
@@ -1602,14 +1642,20 @@ static void emitDispatch(Buf *b, const char *name, const Conv *c) {
   memrefType(&sb, yd, 4, elemT(c));
   snprintf(sig, sizeof sig, "%s", sb.s ? sb.s : "");
   free(sb.s);
-  bp(b, "%s) -> ()\n    } else {\n      scf.if %%a {\n"
-        "        func.call @%s_avx2(%%x, %%y) : (%s) -> ()\n      } else {\n"
-        "        func.call @%s_portable(%%x, %%y) : (%s) -> ()\n      }\n    }\n    return\n  }\n",
-     sig, name, sig, name, sig);
+  static const char *const kSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx_vnni", "_avx512_vnni"};
+  emitSignature(b, name, "", c);
+  bp(b, " {\n    %%isa = func.call @qo_isa() : () -> i32\n");
+  for (int k = ISA_COUNT - 1; k >= 1; --k)
+    bp(b, "    %%l%d = arith.constant %d : i32\n    %%ge%d = arith.cmpi sge, %%isa, %%l%d : i32\n"
+          "    scf.if %%ge%d {\n      func.call @%s%s(%%x, %%y) : (%s) -> ()\n    } else {\n",
+       k, k, k, k, k, name, kSuffix[k], sig);
+  bp(b, "      func.call @%s%s(%%x, %%y) : (%s) -> ()\n", name, kSuffix[0], sig);
+  for (int k = ISA_COUNT - 1; k >= 1; --k) bp(b, "    }\n");
+  bp(b, "    return\n  }\n");
 }
 
-
-static const char *const kIsaSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx512_vnni"};
+static const char *const kIsaSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx_vnni", "_avx512_vnni"};
+_Static_assert(ISA_COUNT == 4, "the dispatcher and @qo_isa know four levels");
 
 /* ---- the pass ------------------------------------------------------------------ */
 
@@ -1781,8 +1827,8 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
 }
 
 static const qoPassOptionDef kOptions[] = {
-    {"isa", "auto", "auto (all kernels + run-time dispatch; QO_ISA=portable|avx2|avx512-vnni "
-                    "lowers the choice), avx512-vnni, avx2, portable, or off"},
+    {"isa", "auto", "auto (all kernels + run-time dispatch; QO_ISA=portable|avx2|avx-vnni|"
+                    "avx512-vnni lowers the choice), avx512-vnni, avx-vnni, avx2, portable, or off"},
     {"fp32", "true", "also fp32 conv2d and matmul with constant weights (AVX-512/AVX2 FMA kernels)"},
     {"parallel-min-ops", "4000000", "kernels of at least this many operations (2 per MAC) split "
                                     "their work over OpenMP threads (OMP_NUM_THREADS); 0 = all, "
@@ -1791,7 +1837,7 @@ static const qoPassOptionDef kOptions[] = {
 
 static int validate(const char *const *values, char **error) {
   if (parseIsa(values[0]) == -3) {
-    *error = strdup("quant-x86-kernels: isa must be one of auto, avx512-vnni, avx2, portable, off");
+    *error = strdup("quant-x86-kernels: isa must be one of auto, avx512-vnni, avx-vnni, avx2, portable, off");
     return -1;
   }
   char *end;

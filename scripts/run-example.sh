@@ -62,5 +62,5 @@ awk -v acc="$acc" -v ref="$ref" -v l1="$lat1" -v l64="$lat64" -v so="$size" -v o
 echo
 echo "(latency: median of $RUNS runs after 3 warm-up runs, 1 thread. The int8 model computes in integers"
 echo " (i8 x i8 -> i32, fixed-point requantization); its convolutions and Gemm run in kernels quant-opt"
-echo " generates (AVX-512 VNNI / AVX2 / portable, chosen at run time). bench/accuracy.sh compares every"
+echo " generates (AVX-512 VNNI / AVX-VNNI / AVX2 / portable, chosen at run time). bench/accuracy.sh compares every"
 echo " calibration method and PyTorch's own PTQ; bench/e2e.sh compares speed with ONNX Runtime and PyTorch.)"

@@ -23,7 +23,7 @@ import numpy as np
 
 QO, RUN, REF, OUT = sys.argv[1:5]
 N_RANDOM = int(sys.argv[5]) if len(sys.argv) > 5 else 12
-ISAS = ["avx512-vnni", "avx2", "portable"]
+ISAS = ["avx512-vnni", "avx-vnni", "avx2", "portable"]
 
 
 def const(name, arr, ty):

@@ -45,6 +45,8 @@
 
 // AUTO-DAG: func.func private @qo_conv0_avx512_vnni(
 // AUTO-DAG: func.func private @qo_conv0_avx2(
+// AUTO-DAG: func.func private @qo_conv0_avx_vnni(
+// AUTO-DAG: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
 // AUTO-DAG: func.func private @qo_conv0_portable(
 // AUTO-DAG: func.func private @qo_isa() -> i32
 // AUTO-DAG: llvm.inline_asm has_side_effects "cpuid"
@@ -56,7 +58,7 @@
 // DRVPORT-NOT: vpdpbusd
 // DRVPORT-NOT: omp.
 // DRVPORT-NOT: qo_isa
-// DRVBAD: error: invalid pipeline: quant-x86-kernels: isa must be one of auto, avx512-vnni, avx2, portable, off
+// DRVBAD: error: invalid pipeline: quant-x86-kernels: isa must be one of auto, avx512-vnni, avx-vnni, avx2, portable, off
 // DRVBAD2: quant-x86-kernels: fp32 must be true or false
 
 func.func @forward(%x: tensor<1x5x6x3xi8>) -> (tensor<1x5x6x17xi8>, tensor<1x5x6x17xi32>, tensor<1x5x6x4xi32>) {
