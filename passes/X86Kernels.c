@@ -97,6 +97,7 @@ typedef struct Conv {
   int outI8;           /* fused rescale (+clamp) epilogue, int8 output */
   int64_t ozp, lo, hi; /* int8 epilogue: output zero point, clamp bounds */
   int zpFolded;        /* ozp << shift folded into the rounding constant */
+  int kwPack;          /* C * KW <= 4: the taps of a kernel row are one 4-byte group */
   int32_t *corrTop, *corrBot; /* [KH+1][OCP]: int8 padded-row compensation (skipRows) */
   int8_t *wpack;       /* [OCB][KH][KW][C4][16][4] */
   int64_t *bias;       /* OCP, with the compensation folded in */
@@ -117,6 +118,12 @@ static void convFree(Conv *c) {
   free(c->wpack), free(c->bias), free(c->mult), free(c->rnd), free(c->shift);
   free(c->wpackF), free(c->biasF), free(c->wdw), free(c->corrTop), free(c->corrBot);
 }
+
+/* The kernel's reduction trips per kernel row: with kwPack one 4-byte group
+ * holds the whole row of taps (the C * KW bytes are contiguous in an NHWC row). */
+static int64_t kwTrips(const Conv *c) { return c->kwPack ? 1 : c->KW; }
+static int64_t c4Trips(const Conv *c) { return c->kwPack ? 1 : c->C4; }
+static long long weightBytes(const Conv *c) { return (long long)(c->OCB * c->KH * kwTrips(c) * c4Trips(c) * 64); }
 
 /* Whether output rows skip the kernel rows that fall in the top/bottom
  * padding (spatial convs with vertical padding). */
@@ -262,10 +269,11 @@ static MlirOperation matchConv(MlirOperation conv, Conv *c) {
 
   c->pointwise = c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 &&
                  !(pad[0] | pad[1] | pad[2] | pad[3]);
-  c->Cp = (c->C + 3) / 4 * 4, c->C4 = c->Cp / 4;
+  c->kwPack = !c->pointwise && c->KW > 1 && c->C * c->KW <= 4;
+  c->Cp = c->kwPack ? c->C : (c->C + 3) / 4 * 4, c->C4 = (c->C + 3) / 4;
   c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
   c->OCB = (c->OC + 15) / 16, c->OCP = c->OCB * 16;
-  size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
+  size_t wbytes = (size_t)weightBytes(c);
   c->wpack = calloc(wbytes, 1);
   c->bias = calloc((size_t)c->OCP, sizeof(int64_t));
   if (!c->wpack || !c->bias) { free(wv), free(bv); convFree(c); return none; }
@@ -276,8 +284,9 @@ static MlirOperation matchConv(MlirOperation conv, Conv *c) {
         for (int64_t ci = 0; ci < c->C; ++ci) {
           int64_t v = wv[((o * c->KH + kh) * c->KW + kw) * c->C + ci];
           sum += v;
-          size_t at = (size_t)(((((o / 16) * c->KH + kh) * c->KW + kw) * c->C4 + ci / 4) * 64 +
-                               (o % 16) * 4 + ci % 4);
+          size_t at = c->kwPack ? (size_t)(((o / 16) * c->KH + kh) * 64 + (o % 16) * 4 + kw * c->C + ci)
+                                : (size_t)(((((o / 16) * c->KH + kh) * c->KW + kw) * c->C4 + ci / 4) * 64 +
+                                           (o % 16) * 4 + ci % 4);
           c->wpack[at] = (int8_t)v;
         }
     c->bias[o] = bv[nb == 1 ? 0 : o] - (c->zx + 128) * sum;
@@ -517,6 +526,7 @@ typedef struct Gen {
 
 struct Gen;
 static long long xqSize(const struct Gen *g);
+static long long stageBytes(const Conv *c);
 
 /* Copies an SSA name (at most 39 characters) into a name buffer. */
 static void setName(char *dst, const char *src) {
@@ -597,7 +607,7 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
     bp(b, "> {alignment = 64 : i64}\n");
   }
   if (!c->dw) {
-    size_t wbytes = (size_t)(c->OCB * c->KH * c->KW * c->C4 * 64);
+    size_t wbytes = (size_t)weightBytes(c);
     bp(b, "  memref.global \"private\" constant @%s_w : memref<%zuxi8> = dense<", name, wbytes);
     hexArray(b, c->wpack, wbytes);
     bp(b, "> {alignment = 64 : i64}\n");
@@ -771,7 +781,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
       for (int h = 0; h < H; ++h) setName(acc[(r * J + j) * H + h], bh[j][h]);
 
   /* The reduction loops over kh, kw, c/4 (loops of one trip omitted). */
-  int64_t trips[3] = {c->KH, c->KW, c->C4};
+  int64_t trips[3] = {c->KH, kwTrips(c), c4Trips(c)};
   char iv[3][40];
   int open[3] = {0, 0, 0};
   char res[3][40];
@@ -802,9 +812,9 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
   for (int j = 0; j < J; ++j) {
     snprintf(args, sizeof args, "%s, %s, %s, %s", ob, iv[0], iv[1], iv[2]);
     aff(g, t0, "d0, d1, d2, d3", args, "((((d0 + %d) * %lld + d1) * %lld + d2) * %lld + d3) * 64", j,
-        (long long)c->KH, (long long)c->KW, (long long)c->C4);
+        (long long)c->KH, (long long)kwTrips(c), (long long)c4Trips(c));
     bp(b, "    %s = vector.load %%wgt[%s] : memref<%lldxi8>, vector<64xi8>\n", fresh(g, wv[j]), t0,
-       (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
+       weightBytes(c));
     if (g->isa != ISA_VNNI512 && g->isa != ISA_AVXVNNI)
       bp(b, "    %s = arith.extsi %s : vector<64xi8> to vector<64xi32>\n", fresh(g, wz[j]), wv[j]);
     if (g->isa == ISA_AVXVNNI)
@@ -841,7 +851,17 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
           "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5", (long long)c->Hp,
           (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->C4);
     }
-    bp(b, "    %s = memref.load %%xq[%s] : memref<%lldxi32>\n", fresh(g, t1), t0, xqSize(g));
+    if (c->kwPack) { /* the row's C * KW tap bytes, an unaligned 4-byte load */
+      char bo[40], v4[40], v1[40];
+      snprintf(args, sizeof args, "%s, %s", ow, iv[0]);
+      aff(g, bo, "d0, d1", args, "(d1 * %lld + (d0 + %d) * %lld) * %lld", (long long)c->Wp, r, (long long)c->SW,
+          (long long)c->C);
+      bp(b, "    %s = vector.load %%rows[%s] : memref<%lldxi8>, vector<4xi8>\n", fresh(g, v4), bo, stageBytes(c));
+      bp(b, "    %s = vector.bitcast %s : vector<4xi8> to vector<1xi32>\n", fresh(g, v1), v4);
+      bp(b, "    %s = vector.extract %s[0] : i32 from vector<1xi32>\n", fresh(g, t1), v1);
+    } else {
+      bp(b, "    %s = memref.load %%xq[%s] : memref<%lldxi32>\n", fresh(g, t1), t0, xqSize(g));
+    }
     if (g->mode == 1) { /* s8 -> u8 on the four bytes */
       char fl[40];
       bp(b, "    %s = arith.xori %s, %%flip32 : i32\n", fresh(g, fl), t1);
@@ -1223,7 +1243,10 @@ static void emitBlockLoops(Gen *g, const char *n, const char *oh, const char *ba
 }
 
 /* Bytes of the per-thread row staging buffer: KH padded input rows. */
-static long long stageBytes(const Conv *c) { return (long long)(c->KH * c->Wp * c->Cp); }
+static long long stageBytes(const Conv *c) {
+  long long n = (long long)(c->KH * c->Wp * c->Cp) + (c->kwPack ? 4 : 0); /* kwPack: 4-byte reads */
+  return (n + 3) / 4 * 4;
+}
 
 static long long xqSize(const struct Gen *g) {
   const Conv *c = g->c;
@@ -1319,6 +1342,13 @@ static void openTasks(Gen *g, char *t, int64_t tasks) {
     bp(g->b, "    %%rows = memref.alloca() {alignment = 64 : i64} : memref<%lldxi8>\n"
              "    %%xq = memref.view %%rows[%%c0][] : memref<%lldxi8> to memref<%lldxi32>\n",
        stageBytes(g->c), stageBytes(g->c), stageBytes(g->c) / 4);
+  if (g->mode == 2 && g->c->kwPack) { /* the 4-byte reads may run past the last row: define it */
+    char at[40], pv[40];
+    cidx(g, at, g->c->KH * g->c->Wp * g->c->Cp);
+    bp(g->b, "    %s = vector.broadcast %%padv : i8 to vector<4xi8>\n"
+             "    vector.store %s, %%rows[%s] : memref<%lldxi8>, vector<4xi8>\n",
+       fresh(g, pv), pv, at, stageBytes(g->c));
+  }
   if (g->parallel)
     bp(g->b, "    omp.wsloop {\n    omp.loop_nest (%s) : index = (%%c0) to (%s) step (%%c1) {\n", t, ub);
   else
@@ -1425,8 +1455,7 @@ static void emitSignature(Buf *b, const char *name, const char *suffix, const Co
 static void emitInt8Consts(Gen *g, const char *name) {
   const Conv *c = g->c;
   Buf *b = g->b;
-  bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxi8>\n", name,
-     (long long)(c->OCB * c->KH * c->KW * c->C4 * 64));
+  bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxi8>\n", name, weightBytes(c));
   bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxi32>\n", name, (long long)c->OCP);
   if (skipsRows(c)) {
     bp(b, "    %%ctop = memref.get_global @%s_ct : memref<%lldxi32>\n", name, (long long)((c->KH + 1) * c->OCP));
@@ -1578,7 +1607,7 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
    * rows per output row (padding and the xor done per row, in cache, by each
    * thread), else (huge rows) through one padded copy. */
   g->mode = c->pointwise && c->C % 4 == 0                                  ? 1
-            : !c->pointwise && c->C % 4 == 0 && stageBytes(c) <= 256 * 1024 ? 2
+            : c->kwPack || (!c->pointwise && c->C % 4 == 0 && stageBytes(c) <= 256 * 1024) ? 2
                                                                           : 0;
   g->skipRows = skipsRows(c);
   int8_t pbyte = (int8_t)((uint8_t)c->zx ^ 0x80);

@@ -100,6 +100,8 @@ def cases():
             (1, 56, 56, 64, 48, 1, 1, 0, "i8", False),
             (256, 1, 1, 256, 270, 1, 1, 0, "i8", True),
             (40, 1, 1, 1024, 80, 1, 1, 0, "clamp", False),  # K = 1024: 3-block tiles (L1)
+            (2, 9, 10, 2, 16, 2, 1, 0, "i8", True),          # C * KW = 4: one tap group per row
+            (3, 28, 28, 1, 16, 3, 1, 1, "clamp", False),     # the example's 1-channel first layer
             # Depthwise (oc = 0): edge channel counts, strides, padding, all epilogues.
             (1, 7, 9, 1, 0, 3, 1, 1, "i8", False),
             (2, 9, 13, 17, 0, 3, 2, 1, "clamp", True),
