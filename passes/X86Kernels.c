@@ -1487,7 +1487,37 @@ static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long 
     bp(b, "    %%padv = arith.constant 0.0 : f32\n");
   else
     bp(b, "    %%padv = arith.constant %d : i8\n", (int)c->zx);
-  bp(b, "    linalg.fill ins(%%padv : %s) outs(%%xp : memref<%lldx%s>)\n", xt, XB, xt);
+  if (c->C % 16 || c->N * c->Hp * c->Wp > 4 * (c->N * c->H * c->W)) {
+    bp(b, "    linalg.fill ins(%%padv : %s) outs(%%xp : memref<%lldx%s>)\n", xt, XB, xt);
+  } else { /* every channel is real: fill only the border pixels */
+    char ub[40], i0[40], i1[40], st[40], o[40], pv[40], args[96];
+    /* Vectors of 16 elements: every span (whole pixels of OCP channels,
+     * OCP a multiple of 16) is a multiple of 16 elements. */
+    int VW = 16;
+    bp(b, "    %s = vector.broadcast %%padv : %s to vector<%dx%s>\n", fresh(g, pv), xt, VW, xt);
+    cidx(g, ub, c->N * c->Hp);
+    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, i0), ub); /* padded row n*Hp + h */
+    /* the whole row when h is a padding row, else its PL left and PR right pixels */
+    char hh[40], top[40], bot[40], full[40], lim[40];
+    aff(g, hh, "d0", i0, "d0 mod %lld", (long long)c->Hp);
+    cidx(g, lim, c->PT);
+    bp(b, "    %s = arith.cmpi ult, %s, %s : index\n", fresh(g, top), hh, lim);
+    cidx(g, lim, c->PT + c->H);
+    bp(b, "    %s = arith.cmpi uge, %s, %s : index\n", fresh(g, bot), hh, lim);
+    bp(b, "    %s = arith.ori %s, %s : i1\n    scf.if %s {\n", fresh(g, full), top, bot, full);
+    const int64_t spans[3][2] = {{0, c->Wp}, {0, c->PL}, {c->PL + c->W, c->PR}};
+    for (int k = 0; k < 3; ++k) {
+      if (k == 1) bp(b, "    } else {\n");
+      if (spans[k][1] == 0) continue;
+      cidx(g, ub, spans[k][1] * c->OCP), cidx(g, st, VW);
+      bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i1), ub, st);
+      snprintf(args, sizeof args, "%s, %s", i0, i1);
+      aff(g, o, "d0, d1", args, "d0 * %lld + %lld + d1", (long long)(c->Wp * c->OCP),
+          (long long)(spans[k][0] * c->OCP));
+      bp(b, "    vector.store %s, %%xp[%s] : memref<%lldx%s>, vector<%dx%s>\n    }\n", pv, o, XB, xt, VW, xt);
+    }
+    bp(b, "    }\n    }\n");
+  }
   char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[200];
   int VW = c->isFloat ? 16 : 64;
   while (c->C % VW) VW /= 2;
