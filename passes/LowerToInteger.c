@@ -83,10 +83,6 @@ static Point *pointOfQcastUser(Ctx *c, MlirValue v) {
 
 static MlirType tensorOf(MlirType like, MlirType elem) { return qoTensorWithElement(like, elem); }
 
-static MlirNamedAttribute named(MlirContext ctx, const char *n, MlirAttribute a) {
-  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, qoStr(n)), a);
-}
-
 /* tosa.const with integer values of `bits` width (8 or 32). */
 static MlirValue intConst(MlirOperation before, MlirLocation loc, int rank, const int64_t *shape,
                           int bits, const int32_t *vals) {
@@ -104,7 +100,7 @@ static MlirValue intConst(MlirOperation before, MlirLocation loc, int rank, cons
   } else {
     a = mlirDenseElementsAttrInt32Get(t, n, vals);
   }
-  MlirNamedAttribute na = named(ctx, "values", a);
+  MlirNamedAttribute na = qoNamedAttr(ctx, "values", a);
   return mlirOperationGetResult(qoCreateOpBefore(before, "tosa.const", loc, 0, NULL, 1, &t, 1, &na), 0);
 }
 
@@ -114,7 +110,7 @@ static MlirValue scalarConst(MlirOperation before, MlirLocation loc, int bits, i
 }
 
 static MlirValue splatF(MlirOperation before, MlirLocation loc, MlirType t, float v) {
-  MlirNamedAttribute na = named(mlirLocationGetContext(loc), "value",
+  MlirNamedAttribute na = qoNamedAttr(mlirLocationGetContext(loc), "value",
                                 mlirDenseElementsAttrFloatSplatGet(t, v));
   return mlirOperationGetResult(qoCreateOpBefore(before, "arith.constant", loc, 0, NULL, 1, &t, 1, &na), 0);
 }
@@ -133,8 +129,8 @@ static MlirValue op2(MlirOperation before, MlirLocation loc, const char *name, M
 static MlirValue clampI8(MlirOperation before, MlirLocation loc, MlirValue v, int lo, int hi) {
   MlirContext ctx = mlirLocationGetContext(loc);
   MlirType i8 = mlirIntegerTypeGet(ctx, 8);
-  MlirNamedAttribute at[2] = {named(ctx, "min_val", mlirIntegerAttrGet(i8, lo)),
-                              named(ctx, "max_val", mlirIntegerAttrGet(i8, hi))};
+  MlirNamedAttribute at[2] = {qoNamedAttr(ctx, "min_val", mlirIntegerAttrGet(i8, lo)),
+                              qoNamedAttr(ctx, "max_val", mlirIntegerAttrGet(i8, hi))};
   MlirType t = mlirValueGetType(v);
   return mlirOperationGetResult(qoCreateOpBefore(before, "tosa.clamp", loc, 1, &v, 1, &t, 2, at), 0);
 }
@@ -184,7 +180,7 @@ static MlirValue replayChain(Ctx *c, MlirOperation *chain, int n, MlirValue cur,
     MlirNamedAttribute attrs[1];
     intptr_t na = 0;
     MlirAttribute perms = mlirOperationGetAttributeByName(op, qoStr("perms"));
-    if (!mlirAttributeIsNull(perms)) attrs[na++] = named(c->ctx, "perms", perms);
+    if (!mlirAttributeIsNull(perms)) attrs[na++] = qoNamedAttr(c->ctx, "perms", perms);
     MlirStringRef nm = mlirIdentifierStr(mlirOperationGetName(op));
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)nm.length, nm.data);
@@ -487,9 +483,9 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
     free(wt);
     MlirAttribute zeros4 = mlirAttributeParseGet(c->ctx, qoStr("array<i64: 0, 0, 0, 0>"));
     MlirAttribute ones2 = mlirAttributeParseGet(c->ctx, qoStr("array<i64: 1, 1>"));
-    MlirNamedAttribute attrs[4] = {named(c->ctx, "pad", zeros4), named(c->ctx, "stride", ones2),
-                                   named(c->ctx, "dilation", ones2),
-                                   named(c->ctx, "acc_type", mlirTypeAttrGet(i32))};
+    MlirNamedAttribute attrs[4] = {qoNamedAttr(c->ctx, "pad", zeros4), qoNamedAttr(c->ctx, "stride", ones2),
+                                   qoNamedAttr(c->ctx, "dilation", ones2),
+                                   qoNamedAttr(c->ctx, "acc_type", mlirTypeAttrGet(i32))};
     MlirType ct = mlirRankedTensorTypeGet(4, os, i32, mlirAttributeGetNull());
     acc = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.conv2d", loc, 5, ops, 1, &ct, 4, attrs), 0);
     MlirType target = g.reshape.ptr ? mlirValueGetType(mlirOperationGetResult(g.reshape, 0)) : accT;
@@ -518,9 +514,9 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
     const char *keep[3] = {"pad", "stride", "dilation"};
     for (int k = 0; k < 3; ++k) {
       MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(keep[k]));
-      if (!mlirAttributeIsNull(a)) attrs[na++] = named(c->ctx, keep[k], a);
+      if (!mlirAttributeIsNull(a)) attrs[na++] = qoNamedAttr(c->ctx, keep[k], a);
     }
-    attrs[na++] = named(c->ctx, "acc_type", mlirTypeAttrGet(i32));
+    attrs[na++] = qoNamedAttr(c->ctx, "acc_type", mlirTypeAttrGet(i32));
     acc = mlirOperationGetResult(qoCreateOpBefore(at, isDw ? "tosa.depthwise_conv2d" : "tosa.conv2d",
                                                   loc, 5, ops, 1, &accT, na, attrs), 0);
   }
@@ -538,8 +534,8 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
     f = qoTosaBinary(at, loc, "tosa.mul", f, qoTosaConstF32(at, loc, r, bshape, sc), ft);
     free(sc);
     if (g.clamp.ptr) {
-      MlirNamedAttribute ca[2] = {named(c->ctx, "min_val", mlirOperationGetAttributeByName(g.clamp, qoStr("min_val"))),
-                                  named(c->ctx, "max_val", mlirOperationGetAttributeByName(g.clamp, qoStr("max_val")))};
+      MlirNamedAttribute ca[2] = {qoNamedAttr(c->ctx, "min_val", mlirOperationGetAttributeByName(g.clamp, qoStr("min_val"))),
+                                  qoNamedAttr(c->ctx, "max_val", mlirOperationGetAttributeByName(g.clamp, qoStr("max_val")))};
       f = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.clamp", loc, 1, &f, 1, &ft, 2, ca), 0);
     }
     mlirValueReplaceAllUsesOfWith(g.outValue, f);
@@ -557,11 +553,11 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
   MlirType yT = tensorOf(mlirValueGetType(acc), i8);
   MlirAttribute rm = mlirAttributeParseGet(c->ctx, qoStr("#tosa.rounding_mode<SINGLE_ROUND>"));
   MlirNamedAttribute rattrs[5] = {
-      named(c->ctx, "scale32", mlirBoolAttrGet(c->ctx, 1)),
-      named(c->ctx, "rounding_mode", rm),
-      named(c->ctx, "per_channel", mlirBoolAttrGet(c->ctx, nch > 1)),
-      named(c->ctx, "input_unsigned", mlirBoolAttrGet(c->ctx, 0)),
-      named(c->ctx, "output_unsigned", mlirBoolAttrGet(c->ctx, 0))};
+      qoNamedAttr(c->ctx, "scale32", mlirBoolAttrGet(c->ctx, 1)),
+      qoNamedAttr(c->ctx, "rounding_mode", rm),
+      qoNamedAttr(c->ctx, "per_channel", mlirBoolAttrGet(c->ctx, nch > 1)),
+      qoNamedAttr(c->ctx, "input_unsigned", mlirBoolAttrGet(c->ctx, 0)),
+      qoNamedAttr(c->ctx, "output_unsigned", mlirBoolAttrGet(c->ctx, 0))};
   MlirValue y = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.rescale", loc, 5, rops, 1, &yT, 5, rattrs), 0);
   /* Saturation to the point's range and the activation, in the int domain. */
   out->i8 = finishOutput(at, loc, y, out, g.clamp);
@@ -588,11 +584,11 @@ static MlirValue rescale(Ctx *c, MlirOperation at, MlirLocation loc, MlirValue x
   MlirType yT = tensorOf(xt, mlirIntegerTypeGet(c->ctx, (unsigned)outBits));
   MlirAttribute rm = mlirAttributeParseGet(c->ctx, qoStr("#tosa.rounding_mode<SINGLE_ROUND>"));
   MlirNamedAttribute attrs[5] = {
-      named(c->ctx, "scale32", mlirBoolAttrGet(c->ctx, 1)),
-      named(c->ctx, "rounding_mode", rm),
-      named(c->ctx, "per_channel", mlirBoolAttrGet(c->ctx, 0)),
-      named(c->ctx, "input_unsigned", mlirBoolAttrGet(c->ctx, 0)),
-      named(c->ctx, "output_unsigned", mlirBoolAttrGet(c->ctx, 0))};
+      qoNamedAttr(c->ctx, "scale32", mlirBoolAttrGet(c->ctx, 1)),
+      qoNamedAttr(c->ctx, "rounding_mode", rm),
+      qoNamedAttr(c->ctx, "per_channel", mlirBoolAttrGet(c->ctx, 0)),
+      qoNamedAttr(c->ctx, "input_unsigned", mlirBoolAttrGet(c->ctx, 0)),
+      qoNamedAttr(c->ctx, "output_unsigned", mlirBoolAttrGet(c->ctx, 0))};
   return mlirOperationGetResult(qoCreateOpBefore(at, "tosa.rescale", loc, 5, ops, 1, &yT, 5, attrs), 0);
 }
 
@@ -661,8 +657,8 @@ static int lowerAvgPool(Ctx *c, MlirOperation op) {
   MlirType t = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
   MlirNamedAttribute attrs[4];
   const char *keep[3] = {"kernel", "stride", "pad"};
-  for (int k = 0; k < 3; ++k) attrs[k] = named(c->ctx, keep[k], mlirOperationGetAttributeByName(op, qoStr(keep[k])));
-  attrs[3] = named(c->ctx, "acc_type", mlirTypeAttrGet(mlirIntegerTypeGet(c->ctx, 32)));
+  for (int k = 0; k < 3; ++k) attrs[k] = qoNamedAttr(c->ctx, keep[k], mlirOperationGetAttributeByName(op, qoStr(keep[k])));
+  attrs[3] = qoNamedAttr(c->ctx, "acc_type", mlirTypeAttrGet(mlirIntegerTypeGet(c->ctx, 32)));
   MlirValue y = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.avg_pool2d", loc, 3, ops, 1, &t, 4, attrs), 0);
   if (!sameParams(in, out)) {
     y = rescale(c, at, loc, y, in->scale / out->scale, in->zp, out->zp, 8);
@@ -695,7 +691,7 @@ static int lowerConcat(Ctx *c, MlirOperation op) {
     }
   }
   MlirType t = tensorOf(mlirValueGetType(mlirOperationGetResult(op, 0)), mlirIntegerTypeGet(c->ctx, 8));
-  MlirNamedAttribute ax = named(c->ctx, "axis", mlirOperationGetAttributeByName(op, qoStr("axis")));
+  MlirNamedAttribute ax = qoNamedAttr(c->ctx, "axis", mlirOperationGetAttributeByName(op, qoStr("axis")));
   out->i8 = mlirOperationGetResult(qoCreateOpBefore(at, "tosa.concat", loc, n, vs, 1, &t, 1, &ax), 0);
   out->lowered = 1;
   return 1;
@@ -715,7 +711,7 @@ static int lowerMaxPool(Ctx *c, MlirOperation op) {
   MlirNamedAttribute attrs[3];
   const char *keep[3] = {"kernel", "stride", "pad"};
   for (int k = 0; k < 3; ++k)
-    attrs[k] = named(c->ctx, keep[k], mlirOperationGetAttributeByName(op, qoStr(keep[k])));
+    attrs[k] = qoNamedAttr(c->ctx, keep[k], mlirOperationGetAttributeByName(op, qoStr(keep[k])));
   out->i8 = mlirOperationGetResult(qoCreateOpBefore(out->q, "tosa.max_pool2d", mlirOperationGetLocation(op),
                                                     1, &x, 1, &t, 3, attrs), 0);
   out->lowered = 1;

@@ -11,6 +11,7 @@
  * and this pass, placed after buffer-deallocation-pipeline in lower-to-llvm,
  * replaces each by the parsed text, adding the ISA detection @qo_isa once. */
 #include "passes/PassDef.h"
+#include "support/buffer.h"
 #include "passes/PassUtils.h"
 #include "passes/QuantUtils.h"
 
@@ -154,7 +155,9 @@ static int splice(MlirOperation module, MlirStringRef text, MlirLocation loc) {
   MlirContext ctx = mlirOperationGetContext(module);
   MlirModule m = mlirModuleCreateParse(ctx, text);
   if (mlirModuleIsNull(m)) {
-    mlirEmitError(loc, "quant-materialize-kernels: the kernels' text does not parse");
+    mlirEmitError(loc, "quant-materialize-kernels: internal error: the generated kernels do not parse "
+                       "(QO_DUMP_KERNELS=1 prints them)");
+    if (getenv("QO_DUMP_KERNELS")) fprintf(stderr, "%.*s\n", (int)text.length, text.data);
     return -1;
   }
   MlirBlock dst = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
@@ -179,31 +182,13 @@ static int splice(MlirOperation module, MlirStringRef text, MlirLocation loc) {
   return 0;
 }
 
-typedef struct Text {
-  char *s;
-  size_t n, cap;
-} Text;
-
-static int put(Text *t, const char *s, size_t n) {
-  if (t->n + n + 1 > t->cap) {
-    size_t cap = (t->cap ? t->cap : 4096) * 2;
-    while (cap < t->n + n + 1) cap *= 2;
-    char *p = realloc(t->s, cap);
-    if (!p) return -1;
-    t->s = p, t->cap = cap;
-  }
-  memcpy(t->s + t->n, s, n);
-  t->n += n;
-  t->s[t->n] = 0;
-  return 0;
-}
-
 static void run(MlirOperation module, MlirExternalPass pass, const char *const *values) {
   (void)values;
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   /* One module text with every kernel (they may share @qo_isa). */
-  Text t = {0};
-  int oom = put(&t, "module {\n", 9), any = 0;
+  qoBuf t = {0};
+  int any = 0;
+  qoBufPrintf(&t, "module {\n");
   int dispatch = 0;
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);) {
     MlirOperation next = mlirOperationGetNextInBlock(op);
@@ -215,27 +200,25 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
       const char *open = memchr(s.data, '{', s.length);
       const char *close = s.data + s.length;
       while (close > s.data && close[-1] != '}') --close;
-      if (open && close > open + 1) oom |= put(&t, open + 1, (size_t)(close - 1 - (open + 1)));
+      if (open && close > open + 1) qoBufAppendN(&t, open + 1, (size_t)(close - 1 - (open + 1)));
       mlirOperationDestroy(op);
       any = 1;
     }
     op = next;
   }
-  if (!any) { free(t.s); return; }
+  if (!any) { qoBufFree(&t); return; }
   if (dispatch) {
-    if (qoModuleHasSymbol(module, "qo_isa"))
-      oom |= put(&t, "  func.func private @qo_isa() -> i32\n", 38);
-    else
-      oom |= put(&t, kIsaRuntime, strlen(kIsaRuntime));
+    qoBufPrintf(&t, "%s", qoModuleHasSymbol(module, "qo_isa") ? "  func.func private @qo_isa() -> i32\n"
+                                                                 : kIsaRuntime);
   }
-  oom |= put(&t, "}\n", 2);
-  if (oom) {
+  qoBufPrintf(&t, "}\n");
+  if (t.failed) {
     mlirEmitError(mlirOperationGetLocation(module), "quant-materialize-kernels: out of memory");
     mlirExternalPassSignalFailure(pass);
-  } else if (splice(module, mlirStringRefCreate(t.s, t.n), mlirOperationGetLocation(module))) {
+  } else if (splice(module, mlirStringRefCreate(t.data, t.len), mlirOperationGetLocation(module))) {
     mlirExternalPassSignalFailure(pass);
   }
-  free(t.s);
+  qoBufFree(&t);
 }
 
 const qoPassDef qoMaterializeKernelsPass = {

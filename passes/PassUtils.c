@@ -54,7 +54,7 @@ MlirOperation qoCreateOpBefore(MlirOperation before, const char *name,
   return op;
 }
 
-static MlirNamedAttribute named(MlirContext ctx, const char *n, MlirAttribute a) {
+MlirNamedAttribute qoNamedAttr(MlirContext ctx, const char *n, MlirAttribute a) {
   return mlirNamedAttributeGet(mlirIdentifierGet(ctx, qoStr(n)), a);
 }
 
@@ -66,7 +66,7 @@ MlirValue qoTosaConstF32(MlirOperation before, MlirLocation loc, int rank,
   int64_t n = 1;
   for (int i = 0; i < rank; ++i) n *= shape[i];
   MlirAttribute a = mlirDenseElementsAttrFloatGet(t, n, values);
-  MlirNamedAttribute na = named(ctx, "values", a);
+  MlirNamedAttribute na = qoNamedAttr(ctx, "values", a);
   MlirOperation op = qoCreateOpBefore(before, "tosa.const", loc, 0, NULL, 1, &t, 1, &na);
   return mlirOperationGetResult(op, 0);
 }
@@ -78,7 +78,7 @@ MlirValue qoTosaZeroShift(MlirOperation before, MlirLocation loc) {
                                        mlirAttributeGetNull());
   int8_t z = 0;
   MlirAttribute a = mlirDenseElementsAttrInt8Get(t, 1, &z);
-  MlirNamedAttribute na = named(ctx, "values", a);
+  MlirNamedAttribute na = qoNamedAttr(ctx, "values", a);
   MlirOperation op = qoCreateOpBefore(before, "tosa.const", loc, 0, NULL, 1, &t, 1, &na);
   return mlirOperationGetResult(op, 0);
 }
@@ -94,7 +94,7 @@ MlirValue qoTosaReshape(MlirOperation before, MlirLocation loc, MlirValue v,
   MlirAttribute sa = mlirAttributeParseGet(ctx, qoStr(buf));
   snprintf(buf, sizeof buf, "!tosa.shape<%d>", rank);
   MlirType st = mlirTypeParseGet(ctx, qoStr(buf));
-  MlirNamedAttribute na = named(ctx, "values", sa);
+  MlirNamedAttribute na = qoNamedAttr(ctx, "values", sa);
   MlirOperation shapeOp =
       qoCreateOpBefore(before, "tosa.const_shape", loc, 0, NULL, 1, &st, 1, &na);
   MlirType et = mlirShapedTypeGetElementType(mlirValueGetType(v));
@@ -113,17 +113,21 @@ MlirValue qoTosaBinary(MlirOperation before, MlirLocation loc, const char *name,
   return mlirOperationGetResult(op, 0);
 }
 
-double *qoGetConstDoubles(MlirValue v, int64_t *n) {
-  if (!mlirValueIsAOpResult(v)) return NULL;
+/* The elements attribute of a tosa.const / arith.constant defining v, or null. */
+static MlirAttribute constValues(MlirValue v) {
+  MlirAttribute none = {NULL};
+  if (!mlirValueIsAOpResult(v)) return none;
   MlirOperation def = mlirOpResultGetOwner(v);
   MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(def));
-  MlirAttribute a;
   if (name.length == 10 && memcmp(name.data, "tosa.const", 10) == 0)
-    a = mlirOperationGetAttributeByName(def, qoStr("values"));
-  else if (name.length == 14 && memcmp(name.data, "arith.constant", 14) == 0)
-    a = mlirOperationGetAttributeByName(def, qoStr("value"));
-  else
-    return NULL;
+    return mlirOperationGetAttributeByName(def, qoStr("values"));
+  if (name.length == 14 && memcmp(name.data, "arith.constant", 14) == 0)
+    return mlirOperationGetAttributeByName(def, qoStr("value"));
+  return none;
+}
+
+double *qoGetConstDoubles(MlirValue v, int64_t *n) {
+  MlirAttribute a = constValues(v);
   if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseFPElements(a)) return NULL;
   int64_t count = mlirElementsAttrGetNumElements(a);
   double *out = malloc((size_t)(count ? count : 1) * sizeof *out);
@@ -141,16 +145,7 @@ double *qoGetConstDoubles(MlirValue v, int64_t *n) {
 }
 
 int64_t *qoGetConstInts(MlirValue v, int64_t *n) {
-  if (!mlirValueIsAOpResult(v)) return NULL;
-  MlirOperation def = mlirOpResultGetOwner(v);
-  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(def));
-  MlirAttribute a;
-  if (name.length == 10 && memcmp(name.data, "tosa.const", 10) == 0)
-    a = mlirOperationGetAttributeByName(def, qoStr("values"));
-  else if (name.length == 14 && memcmp(name.data, "arith.constant", 14) == 0)
-    a = mlirOperationGetAttributeByName(def, qoStr("value"));
-  else
-    return NULL;
+  MlirAttribute a = constValues(v);
   if (mlirAttributeIsNull(a) || !mlirAttributeIsADenseIntElements(a)) return NULL;
   MlirType et = mlirShapedTypeGetElementType(mlirAttributeGetType(a));
   if (!mlirTypeIsAInteger(et)) return NULL;
@@ -209,4 +204,5 @@ int qoModuleHasSymbol(MlirOperation module, const char *sym) {
   }
   return 0;
 }
+
 

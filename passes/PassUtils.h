@@ -57,6 +57,9 @@ double *qoGetConstDoubles(MlirValue v, int64_t *n);
 /* The same for dense integer constants (i8/i16/i32/i64), as int64_t. */
 int64_t *qoGetConstInts(MlirValue v, int64_t *n);
 
+/* A named attribute `n` = a. */
+MlirNamedAttribute qoNamedAttr(MlirContext ctx, const char *n, MlirAttribute a);
+
 /* Reports an optimization decision (MLIR 22's C API has no remark call):
  * forwarded to the handler installed with qoSetRemarkHandler, if any. */
 void qoEmitRemark(MlirLocation loc, const char *message);

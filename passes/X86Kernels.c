@@ -44,6 +44,7 @@
  * tasks (output rows, channel tiles or pixel chunks) over an OpenMP
  * worksharing loop; OMP_NUM_THREADS sets the count. */
 #include "passes/PassDef.h"
+#include "support/buffer.h"
 #include "passes/PassUtils.h"
 #include "passes/QuantUtils.h"
 
@@ -55,36 +56,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a growable text buffer ----------------------------------------------- */
+/* ---- text output ------------------------------------------------------------ */
 
-typedef struct Buf {
-  char *s;
-  size_t n, cap;
-  int oom;
-} Buf;
+typedef qoBuf Buf;
 
+static void bp(Buf *b, const char *fmt, ...) QO_PRINTF(2, 3);
 static void bp(Buf *b, const char *fmt, ...) {
-  if (b->oom) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = b->cap - b->n;
-    int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? room : 0, fmt, ap);
-    va_end(ap);
-    if (k < 0) { b->oom = 1; return; }
-    if (b->s && (size_t)k < room) { b->n += (size_t)k; return; }
-    size_t cap = b->cap ? b->cap * 2 : 65536;
-    while (cap - b->n <= (size_t)k) cap *= 2;
-    char *t = realloc(b->s, cap);
-    if (!t) { b->oom = 1; return; }
-    b->s = t, b->cap = cap;
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  qoBufVPrintf(b, fmt, ap);
+  va_end(ap);
 }
 
 /* ---- the matched convolution ----------------------------------------------- */
 
 enum { ISA_PORTABLE, ISA_AVX2, ISA_AVXVNNI, ISA_VNNI512, ISA_COUNT };
 static const char *const kIsaName[ISA_COUNT] = {"portable", "avx2", "avx-vnni", "avx512-vnni"};
+static const char *const kIsaSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx_vnni", "_avx512_vnni"};
+/* @qo_isa (MaterializeKernels.c) returns these levels: keep them in step. */
+_Static_assert(ISA_COUNT == 4, "the dispatcher and @qo_isa know four levels");
 static const char *const kIsaFeatures[ISA_COUNT] = {
     NULL, "\"+avx2\", \"+fma\"", "\"+avx2\", \"+fma\", \"+avxvnni\"",
     "\"+avx512f\", \"+avx512bw\", \"+avx512dq\", \"+avx512vl\", \"+avx512vnni\""};
@@ -156,20 +146,19 @@ static MlirOperation onlyUser(MlirValue v) {
   return mlirOpOperandGetOwner(u);
 }
 
-typedef struct Text { char *s; size_t n, cap; } Text;
-static void textCb(MlirStringRef r, void *ud) {
-  Text *t = ud;
-  for (size_t i = 0; i < r.length && t->n + 1 < t->cap; ++i) t->s[t->n++] = r.data[i];
-  t->s[t->n] = 0;
-}
-/* The printed form of attribute `name` of op, or 0 if absent. */
-static int attrText(MlirOperation op, const char *name, char *buf, size_t cap) {
+static void appendCb(MlirStringRef r, void *ud) { qoBufAppendN(ud, r.data, r.length); }
+
+/* Whether op has attribute `name` printing exactly as `want`, or (when
+ * `want` is NULL) whether it contains `part`. Absent: `absent`. */
+static int attrIs(MlirOperation op, const char *name, const char *want, const char *part, int absent) {
   MlirAttribute a = mlirOperationGetAttributeByName(op, qoStr(name));
-  buf[0] = 0;
-  if (mlirAttributeIsNull(a)) return 0;
-  Text t = {buf, 0, cap};
-  mlirAttributePrint(a, textCb, &t);
-  return 1;
+  if (mlirAttributeIsNull(a)) return absent;
+  qoBuf t = {0};
+  mlirAttributePrint(a, appendCb, &t);
+  char *text = qoBufTake(&t);
+  int r = text && (want ? !strcmp(text, want) : strstr(text, part) != NULL);
+  free(text);
+  return r;
 }
 
 static int64_t *ints(MlirValue v, int64_t want, int64_t *n) {
@@ -178,18 +167,61 @@ static int64_t *ints(MlirValue v, int64_t want, int64_t *n) {
   return p;
 }
 
+/* The geometry of a tosa.conv2d (OHWI weights) or, with dw, of a
+ * tosa.depthwise_conv2d (HWCM weights, multiplier 1): sizes, padding,
+ * strides. 0 unless it has 5 operands, dilation 1 and consistent shapes. */
+static int convGeometry(MlirOperation op, int dw, Conv *c) {
+  if (mlirOperationGetNumOperands(op) != 5) return 0;
+  MlirValue x = mlirOperationGetOperand(op, 0), w = mlirOperationGetOperand(op, 1);
+  MlirValue y = mlirOperationGetResult(op, 0);
+  int64_t pad[4], st[2], dil[2];
+  if (!arrayAttr(op, "pad", 4, pad) || !arrayAttr(op, "stride", 2, st) ||
+      !arrayAttr(op, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1 || st[0] < 1 || st[1] < 1)
+    return 0;
+  c->dw = dw;
+  c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
+  c->OC = dw ? c->C : dim(w, 0), c->KH = dim(w, dw ? 0 : 1), c->KW = dim(w, dw ? 1 : 2);
+  c->OH = dim(y, 1), c->OW = dim(y, 2);
+  c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
+  if (dw ? dim(w, 2) != c->C || dim(w, 3) != 1 : dim(w, 3) != c->C) return 0;
+  if (dim(y, 3) != c->OC || dim(y, 0) != c->N || c->KH > 64) return 0;
+  return (c->H + c->PT + c->PB - c->KH) / c->SH + 1 == c->OH &&
+         (c->W + c->PL + c->PR - c->KW) / c->SW + 1 == c->OW;
+}
+
+/* int8: operands 0-2 are i8 input, constant i8 weights (nw elements) and
+ * constant i32 bias (OC or 1 elements, *nb), the result is i32; operand 3 is
+ * the constant input zero point, operand 4 the weight zero point, which must
+ * be 0. On success *wv and *bv hold the weights and bias (caller frees). */
+static int int8Operands(MlirOperation op, Conv *c, int64_t nw, int64_t **wv, int64_t **bv, int64_t *nb) {
+  MlirValue x = mlirOperationGetOperand(op, 0), w = mlirOperationGetOperand(op, 1);
+  MlirValue b = mlirOperationGetOperand(op, 2), y = mlirOperationGetResult(op, 0);
+  if (!isIntTensor(x, 8) || !isIntTensor(w, 8) || !isIntTensor(y, 32) || !isIntTensor(b, 32)) return 0;
+  int64_t n;
+  int64_t *zx = ints(mlirOperationGetOperand(op, 3), 1, &n);
+  int64_t *zw = ints(mlirOperationGetOperand(op, 4), 1, &n);
+  int ok = zx && zw && zw[0] == 0;
+  c->zx = zx ? zx[0] : 0;
+  free(zx), free(zw);
+  int64_t got = 0;
+  *wv = ok ? ints(w, -1, &got) : NULL;
+  *bv = ok ? ints(b, c->OC, nb) : NULL;
+  if (*wv && *bv && got == nw) return 1;
+  free(*wv), free(*bv);
+  *wv = *bv = NULL;
+  return 0;
+}
+
 /* The int8 epilogue: tosa.rescale (+ tosa.clamp) when it is the only user
  * of conv's int32 result; returns the last op the kernel replaces. */
 static MlirOperation matchRequant(Conv *c, MlirOperation conv) {
   MlirOperation result = conv;
   MlirValue y = mlirOperationGetResult(conv, 0);
   MlirOperation rs = onlyUser(y);
-  char rm[96], iu[32], ou[32];
   if (qoOpIs(rs, "tosa.rescale") && mlirOperationGetNumOperands(rs) == 5 &&
       isIntTensor(mlirOperationGetResult(rs, 0), 8) &&
-      attrText(rs, "rounding_mode", rm, sizeof rm) && strstr(rm, "SINGLE_ROUND") &&
-      (!attrText(rs, "input_unsigned", iu, sizeof iu) || !strcmp(iu, "false")) &&
-      (!attrText(rs, "output_unsigned", ou, sizeof ou) || !strcmp(ou, "false"))) {
+      attrIs(rs, "rounding_mode", NULL, "SINGLE_ROUND", 0) && attrIs(rs, "input_unsigned", "false", NULL, 1) &&
+      attrIs(rs, "output_unsigned", "false", NULL, 1)) {
     int64_t nm, ns, ni, no;
     int64_t *m = ints(mlirOperationGetOperand(rs, 1), c->OC, &nm);
     int64_t *sh = ints(mlirOperationGetOperand(rs, 2), c->OC, &ns);
@@ -239,36 +271,12 @@ static MlirOperation matchRequant(Conv *c, MlirOperation conv) {
 static MlirOperation matchConv(MlirOperation conv, Conv *c) {
   memset(c, 0, sizeof *c);
   MlirOperation none = {NULL};
-  if (mlirOperationGetNumOperands(conv) != 5) return none;
-  MlirValue x = mlirOperationGetOperand(conv, 0), w = mlirOperationGetOperand(conv, 1);
-  MlirValue b = mlirOperationGetOperand(conv, 2), y = mlirOperationGetResult(conv, 0);
-  if (!isIntTensor(x, 8) || !isIntTensor(w, 8) || !isIntTensor(y, 32) || !isIntTensor(b, 32)) return none;
-  int64_t pad[4], st[2], dil[2];
-  if (!arrayAttr(conv, "pad", 4, pad) || !arrayAttr(conv, "stride", 2, st) ||
-      !arrayAttr(conv, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
+  int64_t *wv, *bv, nb;
+  if (!convGeometry(conv, 0, c) || !int8Operands(conv, c, c->OC * c->KH * c->KW * c->C, &wv, &bv, &nb))
     return none;
-  c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
-  c->OC = dim(w, 0), c->KH = dim(w, 1), c->KW = dim(w, 2);
-  c->OH = dim(y, 1), c->OW = dim(y, 2);
-  c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
-  if (dim(w, 3) != c->C || dim(y, 3) != c->OC || dim(y, 0) != c->N || c->KH > 64) return none;
-  if ((c->H + c->PT + c->PB - c->KH) / c->SH + 1 != c->OH ||
-      (c->W + c->PL + c->PR - c->KW) / c->SW + 1 != c->OW)
-    return none;
-  int64_t n;
-  int64_t *zx = ints(mlirOperationGetOperand(conv, 3), 1, &n);
-  int64_t *zw = ints(mlirOperationGetOperand(conv, 4), 1, &n);
-  int ok = zx && zw && zw[0] == 0;
-  c->zx = zx ? zx[0] : 0;
-  free(zx), free(zw);
-  if (!ok) return none;
-  int64_t nw, nb;
-  int64_t *wv = ints(w, -1, &nw);
-  int64_t *bv = ints(b, c->OC, &nb);
-  if (!wv || !bv || nw != c->OC * c->KH * c->KW * c->C) { free(wv), free(bv); return none; }
 
   c->pointwise = c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 &&
-                 !(pad[0] | pad[1] | pad[2] | pad[3]);
+                 !(c->PT | c->PB | c->PL | c->PR);
   c->kwPack = !c->pointwise && c->KW > 1 && c->C * c->KW <= 4;
   c->Cp = c->kwPack ? c->C : (c->C + 3) / 4 * 4, c->C4 = (c->C + 3) / 4;
   c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
@@ -323,34 +331,8 @@ static MlirOperation matchConv(MlirOperation conv, Conv *c) {
 static MlirOperation matchDepthwise(MlirOperation op, Conv *c) {
   memset(c, 0, sizeof *c);
   MlirOperation none = {NULL};
-  if (mlirOperationGetNumOperands(op) != 5) return none;
-  MlirValue x = mlirOperationGetOperand(op, 0), w = mlirOperationGetOperand(op, 1);
-  MlirValue b = mlirOperationGetOperand(op, 2), y = mlirOperationGetResult(op, 0);
-  if (!isIntTensor(x, 8) || !isIntTensor(w, 8) || !isIntTensor(y, 32) || !isIntTensor(b, 32)) return none;
-  int64_t pad[4], st[2], dil[2];
-  if (!arrayAttr(op, "pad", 4, pad) || !arrayAttr(op, "stride", 2, st) ||
-      !arrayAttr(op, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
-    return none;
-  c->dw = 1;
-  c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
-  c->KH = dim(w, 0), c->KW = dim(w, 1), c->OC = c->C;
-  c->OH = dim(y, 1), c->OW = dim(y, 2);
-  c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
-  if (dim(w, 2) != c->C || dim(w, 3) != 1 || dim(y, 3) != c->C || dim(y, 0) != c->N) return none;
-  if ((c->H + c->PT + c->PB - c->KH) / c->SH + 1 != c->OH ||
-      (c->W + c->PL + c->PR - c->KW) / c->SW + 1 != c->OW)
-    return none;
-  int64_t n;
-  int64_t *zx = ints(mlirOperationGetOperand(op, 3), 1, &n);
-  int64_t *zw = ints(mlirOperationGetOperand(op, 4), 1, &n);
-  int ok = zx && zw && zw[0] == 0;
-  c->zx = zx ? zx[0] : 0;
-  free(zx), free(zw);
-  if (!ok) return none;
-  int64_t nw, nb;
-  int64_t *wv = ints(w, -1, &nw);
-  int64_t *bv = ints(b, c->OC, &nb);
-  if (!wv || !bv || nw != c->KH * c->KW * c->C) { free(wv), free(bv); return none; }
+  int64_t *wv, *bv, nb;
+  if (!convGeometry(op, 1, c) || !int8Operands(op, c, c->KH * c->KW * c->C, &wv, &bv, &nb)) return none;
   c->OCB = (c->C + 15) / 16, c->OCP = c->OCB * 16;
   c->Cp = c->OCP, c->C4 = c->Cp;
   c->Hp = c->H + c->PT + c->PB, c->Wp = c->W + c->PL + c->PR;
@@ -400,40 +382,14 @@ static MlirOperation matchFloat(MlirOperation op, Conv *c) {
   if (!isF32Tensor(x) || !isF32Tensor(w) || !isF32Tensor(y)) return none;
   int64_t nw, nb = 0;
   double *wv = NULL, *bv = NULL;
-  if (qoOpIs(op, "tosa.conv2d")) {
-    if (mlirOperationGetNumOperands(op) != 5) return none;
-    int64_t pad[4], st[2], dil[2];
-    if (!arrayAttr(op, "pad", 4, pad) || !arrayAttr(op, "stride", 2, st) ||
-        !arrayAttr(op, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
+  if (qoOpIs(op, "tosa.conv2d") || qoOpIs(op, "tosa.depthwise_conv2d")) {
+    int dw = qoOpIs(op, "tosa.depthwise_conv2d");
+    if (!convGeometry(op, dw, c) || !allZero(mlirOperationGetOperand(op, 3)) ||
+        !allZero(mlirOperationGetOperand(op, 4)))
       return none;
-    if (!allZero(mlirOperationGetOperand(op, 3)) || !allZero(mlirOperationGetOperand(op, 4))) return none;
-    c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
-    c->OC = dim(w, 0), c->KH = dim(w, 1), c->KW = dim(w, 2);
-    c->OH = dim(y, 1), c->OW = dim(y, 2);
-    c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
-    if (dim(w, 3) != c->C || dim(y, 3) != c->OC || dim(y, 0) != c->N) return none;
     wv = qoGetConstDoubles(w, &nw);
     bv = qoGetConstDoubles(mlirOperationGetOperand(op, 2), &nb);
-    if (!wv || !bv || nw != c->OC * c->KH * c->KW * c->C || (nb != 1 && nb != c->OC)) {
-      free(wv), free(bv);
-      return none;
-    }
-  } else if (qoOpIs(op, "tosa.depthwise_conv2d")) {
-    if (mlirOperationGetNumOperands(op) != 5) return none;
-    int64_t pad[4], st[2], dil[2];
-    if (!arrayAttr(op, "pad", 4, pad) || !arrayAttr(op, "stride", 2, st) ||
-        !arrayAttr(op, "dilation", 2, dil) || dil[0] != 1 || dil[1] != 1)
-      return none;
-    if (!allZero(mlirOperationGetOperand(op, 3)) || !allZero(mlirOperationGetOperand(op, 4))) return none;
-    c->dw = 1;
-    c->N = dim(x, 0), c->H = dim(x, 1), c->W = dim(x, 2), c->C = dim(x, 3);
-    c->KH = dim(w, 0), c->KW = dim(w, 1), c->OC = c->C;
-    c->OH = dim(y, 1), c->OW = dim(y, 2);
-    c->PT = pad[0], c->PB = pad[1], c->PL = pad[2], c->PR = pad[3], c->SH = st[0], c->SW = st[1];
-    if (dim(w, 2) != c->C || dim(w, 3) != 1 || dim(y, 3) != c->C || dim(y, 0) != c->N) return none;
-    wv = qoGetConstDoubles(w, &nw);
-    bv = qoGetConstDoubles(mlirOperationGetOperand(op, 2), &nb);
-    if (!wv || !bv || nw != c->KH * c->KW * c->C || (nb != 1 && nb != c->OC)) {
+    if (!wv || !bv || nw != (dw ? 1 : c->OC) * c->KH * c->KW * c->C || (nb != 1 && nb != c->OC)) {
       free(wv), free(bv);
       return none;
     }
@@ -441,6 +397,7 @@ static MlirOperation matchFloat(MlirOperation op, Conv *c) {
     if (mlirOperationGetNumOperands(op) != 4 || dim(x, 0) != 1 || dim(w, 0) != 1) return none;
     if (!allZero(mlirOperationGetOperand(op, 2)) || !allZero(mlirOperationGetOperand(op, 3))) return none;
     int64_t M = dim(x, 1), K = dim(x, 2), N = dim(w, 2);
+    if (dim(w, 1) != K || dim(y, 1) != M || dim(y, 2) != N) return none;
     double *bm = qoGetConstDoubles(w, &nw);
     if (!bm || nw != K * N) { free(bm); return none; }
     wv = malloc((size_t)(K * N) * sizeof *wv);
@@ -452,11 +409,6 @@ static MlirOperation matchFloat(MlirOperation op, Conv *c) {
     c->N = M, c->H = c->W = 1, c->C = K, c->OC = N, c->KH = c->KW = 1, c->OH = c->OW = 1;
     c->SH = c->SW = 1;
   } else {
-    return none;
-  }
-  if ((c->H + c->PT + c->PB - c->KH) / c->SH + 1 != c->OH ||
-      (c->W + c->PL + c->PR - c->KW) / c->SW + 1 != c->OW) {
-    free(wv), free(bv);
     return none;
   }
   c->pointwise = !c->dw && c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 &&
@@ -613,7 +565,7 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
     bp(b, "> {alignment = 64 : i64}\n");
   }
   int32_t *b32 = malloc((size_t)c->OCP * 4);
-  if (!b32) { b->oom = 1; return; }
+  if (!b32) { b->failed = 1; return; }
   for (int64_t i = 0; i < c->OCP; ++i) b32[i] = (int32_t)(uint32_t)c->bias[i]; /* wraps like the accumulator */
   bp(b, "  memref.global \"private\" constant @%s_b : memref<%lldxi32> = dense<", name, (long long)c->OCP);
   hexArray(b, b32, (size_t)c->OCP * 4);
@@ -627,7 +579,7 @@ static void emitGlobals(Buf *b, const char *name, const Conv *c) {
      * ((t + r) >> s) + z == (t + r + (z << s)) >> s when no shift exceeds 55. */
     int32_t *m32 = malloc((size_t)c->OCP * 4);
     int64_t *r64 = malloc((size_t)c->OCP * 8), *s64 = malloc((size_t)c->OCP * 8);
-    if (!m32 || !r64 || !s64) { free(m32), free(r64), free(s64); b->oom = 1; return; }
+    if (!m32 || !r64 || !s64) { free(m32), free(r64), free(s64); b->failed = 1; return; }
     for (int64_t i = 0; i < c->OCP; ++i) {
       int64_t blk = i / 16, k = i % 16, src = blk * 16 + (k < 8 ? 2 * k : 2 * (k - 8) + 1);
       m32[i] = (int32_t)c->mult[src];
@@ -732,6 +684,90 @@ static void storeF(Gen *g, const char *v, const char *at, const char *mask) {
     bp(b, "    vector.store %s, %%y1[%s] : memref<%lldxf32>, vector<16xf32>\n", val, at, TOTY);
 }
 
+/* The reduction loops of a register tile: one scf.for per level whose trip
+ * count exceeds 1 (level 0, the kernel rows, runs over [khLo, khHi) when
+ * g->skipRows), carrying the n accumulators acc[] (of type accT) as
+ * iter_args; iv[l] is each level's index (%c0 where the loop is omitted). */
+typedef struct Loops {
+  int open[3];
+  char iv[3][40], res[3][40];
+} Loops;
+
+static void openLoops(Gen *g, Loops *L, const int64_t trips[3], char acc[][40], int n, const char *accT) {
+  for (int l = 0; l < 3; ++l) {
+    L->open[l] = trips[l] > 1 || (l == 0 && g->skipRows);
+    if (!L->open[l]) {
+      setName(L->iv[l], "%c0");
+      continue;
+    }
+    char ub[40], lb[40] = "%c0";
+    if (l == 0 && g->skipRows)
+      setName(lb, g->khLo), setName(ub, g->khHi);
+    else
+      cidx(g, ub, trips[l]);
+    fresh(g, L->iv[l]);
+    fresh(g, L->res[l]);
+    bp(g->b, "    %s:%d = scf.for %s = %s to %s step %%c1 iter_args(", L->res[l], n, L->iv[l], lb, ub);
+    for (int k = 0; k < n; ++k) {
+      char na[40];
+      fresh(g, na);
+      bp(g->b, "%s%s = %s", k ? ", " : "", na, acc[k]);
+      setName(acc[k], na);
+    }
+    bp(g->b, ") -> (");
+    for (int k = 0; k < n; ++k) bp(g->b, "%s%s", k ? ", " : "", accT);
+    bp(g->b, ") {\n");
+  }
+}
+
+/* Yields acc[] (the body's results) from the loops, innermost first; acc[]
+ * then names the outermost loop's results. */
+static void closeLoops(Gen *g, Loops *L, char acc[][40], int n, const char *accT) {
+  for (int l = 2; l >= 0; --l) {
+    if (!L->open[l]) continue;
+    bp(g->b, "    scf.yield ");
+    for (int k = 0; k < n; ++k) bp(g->b, "%s%s", k ? ", " : "", acc[k]);
+    bp(g->b, " : ");
+    for (int k = 0; k < n; ++k) bp(g->b, "%s%s", k ? ", " : "", accT);
+    bp(g->b, "\n    }\n");
+    for (int k = 0; k < n; ++k) snprintf(acc[k], 40, "%s#%d", L->res[l], k);
+  }
+}
+
+/* The output element offset of pixel r of a tile (first pixel `ow`, or the
+ * flattened pixel for pointwise convs) and channel block ob + j. */
+static void outOffset(Gen *g, char *out, const char *n, const char *oh, const char *ow, const char *ob, int r,
+                      int j) {
+  const Conv *c = g->c;
+  char args[200];
+  if (c->pointwise) {
+    snprintf(args, sizeof args, "%s, %s", ow, ob);
+    aff(g, out, "d0, d1", args, "(d0 + %d) * %lld + (d1 + %d) * 16", r, (long long)c->OC, j);
+  } else {
+    snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, ob);
+    aff(g, out, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + (d3 + %d) * 16",
+        (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
+  }
+}
+
+/* The input offset, in units of `k` channel groups per pixel, of pixel r's
+ * tap (kh, kw), group ck, in the padded NHWC input (or, pointwise, the
+ * unpadded flattened one). */
+static void inOffset(Gen *g, char *out, const char *n, const char *oh, const char *ow, const Loops *L, int r,
+                     int64_t k) {
+  const Conv *c = g->c;
+  char args[200];
+  if (c->pointwise) {
+    snprintf(args, sizeof args, "%s, %s", ow, L->iv[2]);
+    aff(g, out, "d0, d1", args, "(d0 + %d) * %lld + d1", r, (long long)k);
+  } else {
+    snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, L->iv[0], L->iv[1], L->iv[2]);
+    aff(g, out, "d0, d1, d2, d3, d4, d5", args,
+        "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5", (long long)c->Hp,
+        (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)k);
+  }
+}
+
 /* One R x J register tile. `n`, `oh`, `ow` (spatial) or `p` (pointwise, in
  * `ow`) and `ob` (first 16-channel block) are index values. */
 static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const char *oh,
@@ -780,37 +816,14 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
     for (int j = 0; j < J; ++j)
       for (int h = 0; h < H; ++h) setName(acc[(r * J + j) * H + h], bh[j][h]);
 
-  /* The reduction loops over kh, kw, c/4 (loops of one trip omitted). */
+  /* The reduction loops over kh, kw, c/4. */
   int64_t trips[3] = {c->KH, kwTrips(c), c4Trips(c)};
-  char iv[3][40];
-  int open[3] = {0, 0, 0};
-  char res[3][40];
-  for (int l = 0; l < 3; ++l) {
-    if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
-    open[l] = 1;
-    char ub[40], lb[40] = "%c0";
-    if (l == 0 && g->skipRows) {
-      setName(lb, g->khLo), setName(ub, g->khHi);
-    } else {
-      cidx(g, ub, trips[l]);
-    }
-    fresh(g, iv[l]);
-    fresh(g, res[l]);
-    bp(b, "    %s:%d = scf.for %s = %s to %s step %%c1 iter_args(", res[l], RJ, iv[l], lb, ub);
-    char nacc[MAXACC][40];
-    for (int k = 0; k < RJ; ++k) {
-      fresh(g, nacc[k]);
-      bp(b, "%s%s = %s", k ? ", " : "", nacc[k], acc[k]);
-    }
-    bp(b, ") -> (");
-    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", accT);
-    bp(b, ") {\n");
-    for (int k = 0; k < RJ; ++k) setName(acc[k], nacc[k]);
-  }
+  Loops L;
+  openLoops(g, &L, trips, acc, RJ, accT);
   /* Body: J weight vectors, R broadcast activations, R*J dot products. */
   char wv[4][40], wz[4][40], wh[4][2][40];
   for (int j = 0; j < J; ++j) {
-    snprintf(args, sizeof args, "%s, %s, %s, %s", ob, iv[0], iv[1], iv[2]);
+    snprintf(args, sizeof args, "%s, %s, %s, %s", ob, L.iv[0], L.iv[1], L.iv[2]);
     aff(g, t0, "d0, d1, d2, d3", args, "((((d0 + %d) * %lld + d1) * %lld + d2) * %lld + d3) * 64", j,
         (long long)c->KH, (long long)kwTrips(c), (long long)c4Trips(c));
     bp(b, "    %s = vector.load %%wgt[%s] : memref<%lldxi8>, vector<64xi8>\n", fresh(g, wv[j]), t0,
@@ -838,22 +851,16 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
   }
   char nxt[MAXACC][40];
   for (int r = 0; r < R; ++r) {
-    if (c->pointwise) {
-      snprintf(args, sizeof args, "%s, %s", ow, iv[2]);
-      aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + d1", r, (long long)c->C4);
-    } else if (g->mode == 2) { /* staged rows [KH][Wp][C4] */
-      snprintf(args, sizeof args, "%s, %s, %s, %s", ow, iv[0], iv[1], iv[2]);
+    if (g->mode == 2) { /* staged rows [KH][Wp][C4] */
+      snprintf(args, sizeof args, "%s, %s, %s, %s", ow, L.iv[0], L.iv[1], L.iv[2]);
       aff(g, t0, "d0, d1, d2, d3", args, "(d1 * %lld + (d0 + %d) * %lld + d2) * %lld + d3", (long long)c->Wp, r,
           (long long)c->SW, (long long)c->C4);
     } else {
-      snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], iv[2]);
-      aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
-          "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5", (long long)c->Hp,
-          (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->C4);
+      inOffset(g, t0, n, oh, ow, &L, r, c->C4);
     }
     if (c->kwPack) { /* the row's C * KW tap bytes, an unaligned 4-byte load */
       char bo[40], v4[40], v1[40];
-      snprintf(args, sizeof args, "%s, %s", ow, iv[0]);
+      snprintf(args, sizeof args, "%s, %s", ow, L.iv[0]);
       aff(g, bo, "d0, d1", args, "(d1 * %lld + (d0 + %d) * %lld) * %lld", (long long)c->Wp, r, (long long)c->SW,
           (long long)c->C);
       bp(b, "    %s = vector.load %%rows[%s] : memref<%lldxi8>, vector<4xi8>\n", fresh(g, v4), bo, stageBytes(c));
@@ -904,16 +911,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
     }
   }
   for (int k = 0; k < RJ; ++k) setName(acc[k], nxt[k]);
-  /* Close the loops, innermost first. */
-  for (int l = 2; l >= 0; --l) {
-    if (!open[l]) continue;
-    bp(b, "    scf.yield ");
-    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
-    bp(b, " : ");
-    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", accT);
-    bp(b, "\n    }\n");
-    for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
-  }
+  closeLoops(g, &L, acc, RJ, accT);
   if (H == 2) /* join the halves: acc[r * J + j] as vector<16xi32> */
     for (int k = 0; k < R * J; ++k) {
       char joined[40];
@@ -936,14 +934,7 @@ static void emitTile(Gen *g, int R, int J, int maskLast, const char *n, const ch
       loadRequant(g, t0, q);
     }
     for (int r = 0; r < R; ++r) {
-      if (c->pointwise) {
-        snprintf(args, sizeof args, "%s, %s", ow, ob);
-        aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + (d1 + %d) * 16", r, (long long)c->OC, j);
-      } else {
-        snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, ob);
-        aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + (d3 + %d) * 16",
-            (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
-      }
+      outOffset(g, t0, n, oh, ow, ob, r, j);
       storeI(g, acc[r * J + j], t0, q, mask[0] && j == J - 1 ? mask : NULL);
     }
   }
@@ -957,7 +948,6 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
   char t0[40], t1[40], t2[40], args[160];
   int RJ = R * J;
   char acc[MAXACC][40], binit[4][40], nxt[MAXACC][40];
-  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
   for (int j = 0; j < J; ++j) {
     aff(g, t0, "d0", ob, "(d0 + %d) * 16", j);
     bp(b, "    %s = vector.load %%bias[%s] : memref<%lldxf32>, vector<16xf32>\n", fresh(g, binit[j]), t0,
@@ -966,48 +956,18 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < J; ++j) setName(acc[r * J + j], binit[j]);
   int64_t trips[3] = {c->KH, c->KW, c->C};
-  char iv[3][40], res[3][40];
-  int open[3] = {0, 0, 0};
-  for (int l = 0; l < 3; ++l) {
-    if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
-    open[l] = 1;
-    char ub[40], lb[40] = "%c0";
-    if (l == 0 && g->skipRows) { /* zero padding rows contribute nothing */
-      setName(lb, g->khLo), setName(ub, g->khHi);
-    } else {
-      cidx(g, ub, trips[l]);
-    }
-    fresh(g, iv[l]);
-    fresh(g, res[l]);
-    bp(b, "    %s:%d = scf.for %s = %s to %s step %%c1 iter_args(", res[l], RJ, iv[l], lb, ub);
-    for (int k = 0; k < RJ; ++k) {
-      char na[40];
-      fresh(g, na);
-      bp(b, "%s%s = %s", k ? ", " : "", na, acc[k]);
-      setName(acc[k], na);
-    }
-    bp(b, ") -> (");
-    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xf32>", k ? ", " : "");
-    bp(b, ") {\n");
-  }
+  Loops L; /* (zero-padding rows contribute nothing: skipping them needs no correction) */
+  openLoops(g, &L, trips, acc, RJ, "vector<16xf32>");
   char wv[4][40];
   for (int j = 0; j < J; ++j) {
-    snprintf(args, sizeof args, "%s, %s, %s, %s", ob, iv[0], iv[1], iv[2]);
+    snprintf(args, sizeof args, "%s, %s, %s, %s", ob, L.iv[0], L.iv[1], L.iv[2]);
     aff(g, t0, "d0, d1, d2, d3", args, "((((d0 + %d) * %lld + d1) * %lld + d2) * %lld + d3) * 16", j,
         (long long)c->KH, (long long)c->KW, (long long)c->C);
     bp(b, "    %s = vector.load %%wgt[%s] : memref<%lldxf32>, vector<16xf32>\n", fresh(g, wv[j]), t0,
        (long long)(c->OCB * c->KH * c->KW * c->C * 16));
   }
   for (int r = 0; r < R; ++r) {
-    if (c->pointwise) {
-      snprintf(args, sizeof args, "%s, %s", ow, iv[2]);
-      aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + d1", r, (long long)c->C);
-    } else {
-      snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], iv[2]);
-      aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
-          "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5", (long long)c->Hp,
-          (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->C);
-    }
+    inOffset(g, t0, n, oh, ow, &L, r, c->C);
     bp(b, "    %s = memref.load %%xq[%s] : memref<%lldxf32>\n", fresh(g, t1), t0,
        (long long)(c->N * c->Hp * c->Wp * c->C));
     bp(b, "    %s = vector.broadcast %s : f32 to vector<16xf32>\n", fresh(g, t2), t1);
@@ -1016,42 +976,15 @@ static void emitTileF(Gen *g, int R, int J, int maskLast, const char *n, const c
          acc[r * J + j]);
   }
   for (int k = 0; k < RJ; ++k) setName(acc[k], nxt[k]);
-  for (int l = 2; l >= 0; --l) {
-    if (!open[l]) continue;
-    bp(b, "    scf.yield ");
-    for (int k = 0; k < RJ; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
-    bp(b, " : ");
-    for (int k = 0; k < RJ; ++k) bp(b, "%svector<16xf32>", k ? ", " : "");
-    bp(b, "\n    }\n");
-    for (int k = 0; k < RJ; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
-  }
+  closeLoops(g, &L, acc, RJ, "vector<16xf32>");
   char mask[40] = "";
   int rem = (int)(c->OC % 16);
   if (maskLast && rem)
     bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), rem);
   for (int j = 0; j < J; ++j)
     for (int r = 0; r < R; ++r) {
-      if (c->pointwise) {
-        snprintf(args, sizeof args, "%s, %s", ow, ob);
-        aff(g, t0, "d0, d1", args, "(d0 + %d) * %lld + (d1 + %d) * 16", r, (long long)c->OC, j);
-      } else {
-        snprintf(args, sizeof args, "%s, %s, %s, %s", n, oh, ow, ob);
-        aff(g, t0, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2 + %d) * %lld + (d3 + %d) * 16",
-            (long long)c->OH, (long long)c->OW, r, (long long)c->OC, j);
-      }
-      char v[40];
-      setName(v, acc[r * J + j]);
-      if (c->clampF) {
-        char l1[40], h1[40];
-        bp(b, "    %s = arith.maximumf %s, %%lo : vector<16xf32>\n", fresh(g, l1), v);
-        bp(b, "    %s = arith.minimumf %s, %%hi : vector<16xf32>\n", fresh(g, h1), l1);
-        setName(v, h1);
-      }
-      if (mask[0] && j == J - 1)
-        bp(b, "    vector.maskedstore %%y1[%s], %s, %s : memref<%lldxf32>, vector<16xi1>, vector<16xf32>\n", t0,
-           mask, v, TOTY);
-      else
-        bp(b, "    vector.store %s, %%y1[%s] : memref<%lldxf32>, vector<16xf32>\n", v, t0, TOTY);
+      outOffset(g, t0, n, oh, ow, ob, r, j);
+      storeF(g, acc[r * J + j], t0, mask[0] && j == J - 1 ? mask : NULL);
     }
 }
 
@@ -1067,34 +1000,18 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
   bp(b, "    %s = vector.load %%bias[%s] : memref<%lldx%s>, vector<16x%s>\n", fresh(g, init), t0,
      (long long)c->OCP, et, et);
   for (int r = 0; r < R; ++r) setName(acc[r], init);
-  int64_t trips[2] = {c->KH, c->KW};
-  char iv[2][40], res[2][40];
-  int open[2] = {0, 0};
-  for (int l = 0; l < 2; ++l) {
-    if (trips[l] == 1) { snprintf(iv[l], 40, "%%c0"); continue; }
-    open[l] = 1;
-    char ub[40];
-    cidx(g, ub, trips[l]);
-    fresh(g, iv[l]);
-    fresh(g, res[l]);
-    bp(b, "    %s:%d = scf.for %s = %%c0 to %s step %%c1 iter_args(", res[l], R, iv[l], ub);
-    for (int k = 0; k < R; ++k) {
-      char na[40];
-      fresh(g, na);
-      bp(b, "%s%s = %s", k ? ", " : "", na, acc[k]);
-      setName(acc[k], na);
-    }
-    bp(b, ") -> (");
-    for (int k = 0; k < R; ++k) bp(b, "%svector<16x%s>", k ? ", " : "", et);
-    bp(b, ") {\n");
-  }
+  int64_t trips[3] = {c->KH, c->KW, 1};
+  char accT[24];
+  snprintf(accT, sizeof accT, "vector<16x%s>", et);
+  Loops L;
+  openLoops(g, &L, trips, acc, R, accT);
   char wv[40];
-  snprintf(args, sizeof args, "%s, %s, %s", iv[0], iv[1], cb);
+  snprintf(args, sizeof args, "%s, %s, %s", L.iv[0], L.iv[1], cb);
   aff(g, t0, "d0, d1, d2", args, "(d0 * %lld + d1) * %lld + d2 * 16", (long long)c->KW, (long long)c->OCP);
   bp(b, "    %s = vector.load %%wdw[%s] : memref<%lldx%s>, vector<16x%s>\n", fresh(g, wv), t0,
      (long long)(c->KH * c->KW * c->OCP), et, et);
   for (int r = 0; r < R; ++r) {
-    snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, iv[0], iv[1], cb);
+    snprintf(args, sizeof args, "%s, %s, %s, %s, %s, %s", n, oh, ow, L.iv[0], L.iv[1], cb);
     aff(g, t0, "d0, d1, d2, d3, d4, d5", args,
         "((d0 * %lld + d1 * %lld + d3) * %lld + (d2 + %d) * %lld + d4) * %lld + d5 * 16", (long long)c->Hp,
         (long long)c->SH, (long long)c->Wp, r, (long long)c->SW, (long long)c->OCP);
@@ -1110,15 +1027,7 @@ static void emitTileDW(Gen *g, int R, int maskLast, const char *n, const char *o
     bp(b, "    %s = arith.addi %s, %s : vector<16xi32>\n", fresh(g, nxt[r]), acc[r], p);
   }
   for (int k = 0; k < R; ++k) setName(acc[k], nxt[k]);
-  for (int l = 1; l >= 0; --l) {
-    if (!open[l]) continue;
-    bp(b, "    scf.yield ");
-    for (int k = 0; k < R; ++k) bp(b, "%s%s", k ? ", " : "", acc[k]);
-    bp(b, " : ");
-    for (int k = 0; k < R; ++k) bp(b, "%svector<16x%s>", k ? ", " : "", et);
-    bp(b, "\n    }\n");
-    for (int k = 0; k < R; ++k) snprintf(acc[k], 40, "%s#%d", res[l], k);
-  }
+  closeLoops(g, &L, acc, R, accT);
   char mask[40] = "", q[6][40];
   if (maskLast && c->OC % 16)
     bp(b, "    %s = vector.constant_mask [%d] : vector<16xi1>\n", fresh(g, mask), (int)(c->OC % 16));
@@ -1441,6 +1350,16 @@ static void memrefType(Buf *b, const int64_t *d, int rank, const char *et) {
   bp(b, "%s>", et);
 }
 
+/* "(memref<input>, memref<output>)": a kernel's argument types. */
+static void sigTypes(Buf *b, const Conv *c) {
+  int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
+  bp(b, "(");
+  memrefType(b, xd, 4, inT(c));
+  bp(b, ", ");
+  memrefType(b, yd, 4, elemT(c));
+  bp(b, ")");
+}
+
 static void emitSignature(Buf *b, const char *name, const char *suffix, const Conv *c) {
   int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
   bp(b, "  func.func private @%s%s(%%x: ", name, suffix);
@@ -1451,7 +1370,82 @@ static void emitSignature(Buf *b, const char *name, const char *suffix, const Co
 }
 
 
-/* The int8 conv kernel's weights, bias and requantization constants. */
+/* %name = the 4-D NHWC memref %src (n x h x w x ch of et) as 1-D. */
+static void emitFlat(Gen *g, const char *name, const char *src, int64_t n, int64_t h, int64_t w, int64_t ch,
+                     const char *et) {
+  bp(g->b, "    %%%s = memref.collapse_shape %%%s [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
+     name, src, (long long)n, (long long)h, (long long)w, (long long)ch, et, (long long)(n * h * w * ch), et);
+}
+
+/* Copies the input %x1 (N x H x W x C of et) into the interior of the padded
+ * buffer %dst (N x Hp x Wp x cd), flipping bytes s8 -> u8 when `flip`; one
+ * flat loop when nothing is padded. Vectors of up to 64 bytes. */
+static void emitCopyIn(Gen *g, const char *dst, int64_t cd, const char *et, int flip) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  int f32 = !strcmp(et, "f32");
+  long long TOT = (long long)(c->N * c->H * c->W * c->C), XB = (long long)(c->N * c->Hp * c->Wp * cd);
+  int padded = c->Hp != c->H || c->Wp != c->W || cd != c->C;
+  int64_t span = padded ? c->C : TOT;
+  int VW = f32 ? 16 : 64;
+  while (span % VW) VW /= 2;
+  char ub[40], st[40], i[4][40], src[40], dst1[40], v[40], u[40], fl[40], args[200];
+  if (!padded) {
+    cidx(g, ub, TOT), cidx(g, st, VW);
+    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i[0]), ub, st);
+    setName(src, i[0]), setName(dst1, i[0]);
+  } else {
+    const int64_t lim[3] = {c->N, c->H, c->W};
+    for (int k = 0; k < 3; ++k) {
+      cidx(g, ub, lim[k]);
+      bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, i[k]), ub);
+    }
+    cidx(g, ub, c->C), cidx(g, st, VW);
+    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i[3]), ub, st);
+    snprintf(args, sizeof args, "%s, %s, %s, %s", i[0], i[1], i[2], i[3]);
+    aff(g, src, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
+        (long long)c->W, (long long)c->C);
+    aff(g, dst1, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
+        (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)cd);
+  }
+  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldx%s>, vector<%dx%s>\n", fresh(g, v), src, TOT, et, VW, et);
+  if (flip) {
+    bp(b, "    %s = arith.constant dense<-128> : vector<%dxi8>\n", fresh(g, fl), VW);
+    bp(b, "    %s = arith.xori %s, %s : vector<%dxi8>\n", fresh(g, u), v, fl, VW);
+    setName(v, u);
+  }
+  bp(b, "    vector.store %s, %%%s[%s] : memref<%lldx%s>, vector<%dx%s>\n", v, dst, dst1, XB, et, VW, et);
+  bp(b, padded ? "    }\n    }\n    }\n    }\n" : "    }\n");
+}
+
+/* The int8 epilogue's constants: per-channel multipliers, rounds and shifts,
+ * the output zero point and clamp bounds. */
+static void emitRequantConsts(Gen *g, const char *name) {
+  const Conv *c = g->c;
+  Buf *b = g->b;
+  if (!c->outI8 || c->isFloat) return;
+  bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
+  bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
+  bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
+  bp(b, "    %%ozp = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->ozp);
+  bp(b, "    %%lo = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->lo);
+  bp(b, "    %%hi = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->hi);
+  bp(b, "    %%c32x8 = arith.constant dense<32> : vector<8xi64>\n");
+}
+
+/* The fp32 epilogue's fused clamp bounds, as bit patterns (exact, and valid
+ * for infinities). */
+static void emitClampConstsF(Gen *g) {
+  const Conv *c = g->c;
+  if (!c->isFloat || !c->clampF) return;
+  uint32_t lo, hi;
+  memcpy(&lo, &c->flo, 4), memcpy(&hi, &c->fhi, 4);
+  bp(g->b, "    %%lo = arith.constant dense<0x%08X> : vector<16xf32>\n", lo);
+  bp(g->b, "    %%hi = arith.constant dense<0x%08X> : vector<16xf32>\n", hi);
+}
+
+/* The int8 conv kernel's weights, bias (with the padding-row tables) and
+ * requantization constants. */
 static void emitInt8Consts(Gen *g, const char *name) {
   const Conv *c = g->c;
   Buf *b = g->b;
@@ -1461,27 +1455,17 @@ static void emitInt8Consts(Gen *g, const char *name) {
     bp(b, "    %%ctop = memref.get_global @%s_ct : memref<%lldxi32>\n", name, (long long)((c->KH + 1) * c->OCP));
     bp(b, "    %%cbot = memref.get_global @%s_cb : memref<%lldxi32>\n", name, (long long)((c->KH + 1) * c->OCP));
   }
-  if (c->outI8) {
-    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
-    bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->ozp);
-    bp(b, "    %%lo = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->lo);
-    bp(b, "    %%hi = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->hi);
-    bp(b, "    %%c32x8 = arith.constant dense<32> : vector<8xi64>\n");
-  }
+  emitRequantConsts(g, name);
 }
 
 /* int8 depthwise kernel body: a padded copy (zero point in the padding,
  * channels rounded up to 16), then one task per output row. */
-static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long TOT, long long TOTY) {
+static void emitDepthwiseBody(Gen *g, const char *name, long long XB) {
   const Conv *c = g->c;
   Buf *b = g->b;
   const char *xt = c->isFloat ? "f32" : "i8", *et = c->isFloat ? "f32" : "i32";
-  bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
-     (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, elemT(c), TOTY, elemT(c));
-  bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
-     (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, xt, TOT, xt);
+  emitFlat(g, "y1", "y", c->N, c->OH, c->OW, c->OC, elemT(c));
+  emitFlat(g, "x1", "x", c->N, c->H, c->W, c->C, xt);
   bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldx%s>\n", XB, xt);
   if (c->isFloat)
     bp(b, "    %%padv = arith.constant 0.0 : f32\n");
@@ -1518,93 +1502,35 @@ static void emitDepthwiseBody(Gen *g, const char *name, long long XB, long long 
     }
     bp(b, "    }\n    }\n");
   }
-  char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[200];
-  int VW = c->isFloat ? 16 : 64;
-  while (c->C % VW) VW /= 2;
-  const int64_t lim[3] = {c->N, c->H, c->W};
-  char *ivs[3] = {i0, i1, i2};
-  for (int k = 0; k < 3; ++k) {
-    cidx(g, ub, lim[k]);
-    bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, ivs[k]), ub);
-  }
-  cidx(g, ub, c->C), cidx(g, st, VW);
-  bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i3), ub, st);
-  snprintf(args, sizeof args, "%s, %s, %s, %s", i0, i1, i2, i3);
-  aff(g, sI, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
-      (long long)c->W, (long long)c->C);
-  aff(g, dI, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
-      (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)c->OCP);
-  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldx%s>, vector<%dx%s>\n", fresh(g, v), sI, TOT, xt, VW, xt);
-  bp(b, "    vector.store %s, %%xp[%s] : memref<%lldx%s>, vector<%dx%s>\n", v, dI, XB, xt, VW, xt);
-  bp(b, "    }\n    }\n    }\n    }\n");
+  emitCopyIn(g, "xp", c->OCP, xt, 0);
   bp(b, "    %%wdw = memref.get_global @%s_w : memref<%lldx%s>\n", name, (long long)(c->KH * c->KW * c->OCP), et);
   bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldx%s>\n", name, (long long)c->OCP, et);
-  if (c->isFloat && c->clampF) {
-    uint32_t lo, hi;
-    memcpy(&lo, &c->flo, 4), memcpy(&hi, &c->fhi, 4);
-    bp(b, "    %%lo = arith.constant dense<0x%08X> : vector<16xf32>\n", lo);
-    bp(b, "    %%hi = arith.constant dense<0x%08X> : vector<16xf32>\n", hi);
-  }
-  if (c->outI8 && !c->isFloat) {
-    bp(b, "    %%mul = memref.get_global @%s_m : memref<%lldxi32>\n", name, (long long)c->OCP);
-    bp(b, "    %%rnd = memref.get_global @%s_r : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%shf = memref.get_global @%s_s : memref<%lldxi64>\n", name, (long long)c->OCP);
-    bp(b, "    %%ozp = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->ozp);
-    bp(b, "    %%lo = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->lo);
-    bp(b, "    %%hi = arith.constant dense<%lld> : vector<8xi64>\n", (long long)c->hi);
-    bp(b, "    %%c32x8 = arith.constant dense<32> : vector<8xi64>\n");
-  }
+  emitClampConstsF(g);
+  emitRequantConsts(g, name);
   emitTasks(g);
   bp(b, "    memref.dealloc %%xp : memref<%lldx%s>\n    return\n  }\n", XB, xt);
 }
 
 
 /* fp32 kernel body: the input is read in place, or from a zero-padded copy. */
-static void emitFloatBody(Gen *g, const char *name, long long XB, long long TOT, long long TOTY) {
+static void emitFloatBody(Gen *g, const char *name, long long XB) {
   const Conv *c = g->c;
   Buf *b = g->b;
-  bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxf32> into memref<%lldxf32>\n",
-     (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, TOTY);
+  emitFlat(g, "y1", "y", c->N, c->OH, c->OW, c->OC, "f32");
   if (!c->copy) {
-    bp(b, "    %%xq = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxf32> into memref<%lldxf32>\n",
-       (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
+    emitFlat(g, "xq", "x", c->N, c->H, c->W, c->C, "f32");
   } else {
-    bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxf32> into memref<%lldxf32>\n",
-       (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
+    emitFlat(g, "x1", "x", c->N, c->H, c->W, c->C, "f32");
     bp(b, "    %%xq = memref.alloc() {alignment = 64 : i64} : memref<%lldxf32>\n", XB);
-    bp(b, "    %%zero = arith.constant 0.0 : f32\n");
-    bp(b, "    linalg.fill ins(%%zero : f32) outs(%%xq : memref<%lldxf32>)\n", XB);
-    char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], sI[40], dI[40], v[40], args[200];
-    int VW = 16;
-    while (c->C % VW) VW /= 2;
-    const int64_t lim[3] = {c->N, c->H, c->W};
-    char *ivs[3] = {i0, i1, i2};
-    for (int k = 0; k < 3; ++k) {
-      cidx(g, ub, lim[k]);
-      bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, ivs[k]), ub);
-    }
-    cidx(g, ub, c->C), cidx(g, st, VW);
-    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i3), ub, st);
-    snprintf(args, sizeof args, "%s, %s, %s, %s", i0, i1, i2, i3);
-    aff(g, sI, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
-        (long long)c->W, (long long)c->C);
-    aff(g, dI, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
-        (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)c->C);
-    bp(b, "    %s = vector.load %%x1[%s] : memref<%lldxf32>, vector<%dxf32>\n", fresh(g, v), sI, TOT, VW);
-    bp(b, "    vector.store %s, %%xq[%s] : memref<%lldxf32>, vector<%dxf32>\n", v, dI, XB, VW);
-    bp(b, "    }\n    }\n    }\n    }\n");
+    bp(b, "    %%padv = arith.constant 0.0 : f32\n");
+    bp(b, "    linalg.fill ins(%%padv : f32) outs(%%xq : memref<%lldxf32>)\n", XB);
+    emitCopyIn(g, "xq", c->C, "f32", 0);
   }
   bp(b, "    %%wgt = memref.get_global @%s_w : memref<%lldxf32>\n", name,
      (long long)(c->OCB * c->KH * c->KW * c->C * 16));
   bp(b, "    %%bias = memref.get_global @%s_b : memref<%lldxf32>\n", name, (long long)c->OCP);
   g->skipRows = skipsRows(c);
-  if (c->clampF) {
-    /* As bit patterns: exact, and valid for infinities. */
-    uint32_t lo, hi;
-    memcpy(&lo, &c->flo, 4), memcpy(&hi, &c->fhi, 4);
-    bp(b, "    %%lo = arith.constant dense<0x%08X> : vector<16xf32>\n", lo);
-    bp(b, "    %%hi = arith.constant dense<0x%08X> : vector<16xf32>\n", hi);
-  }
+  emitClampConstsF(g);
   emitTasks(g);
   if (c->copy) bp(b, "    memref.dealloc %%xq : memref<%lldxf32>\n", XB);
   bp(b, "    return\n  }\n");
@@ -1619,19 +1545,16 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
   bp(b, " {\n    %%c0 = arith.constant 0 : index\n    %%c1 = arith.constant 1 : index\n");
   long long XB = (long long)(c->N * c->Hp * c->Wp * c->Cp);
   long long TOT = (long long)(c->N * c->H * c->W * c->C);
-  long long TOTY = (long long)(c->N * c->OH * c->OW * c->OC);
   if (c->dw) {
-    emitDepthwiseBody(g, name, XB, TOT, TOTY);
+    emitDepthwiseBody(g, name, XB);
     return;
   }
   if (c->isFloat) {
-    emitFloatBody(g, name, XB, TOT, TOTY);
+    emitFloatBody(g, name, XB);
     return;
   }
-  bp(b, "    %%x1 = memref.collapse_shape %%x [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldxi8> into memref<%lldxi8>\n",
-     (long long)c->N, (long long)c->H, (long long)c->W, (long long)c->C, TOT);
-  bp(b, "    %%y1 = memref.collapse_shape %%y [[0, 1, 2, 3]] : memref<%lldx%lldx%lldx%lldx%s> into memref<%lldx%s>\n",
-     (long long)c->N, (long long)c->OH, (long long)c->OW, (long long)c->OC, elemT(c), TOTY, elemT(c));
+  emitFlat(g, "x1", "x", c->N, c->H, c->W, c->C, "i8");
+  emitFlat(g, "y1", "y", c->N, c->OH, c->OW, c->OC, elemT(c));
   /* How the kernel reads its input: in place when no padding is needed
    * (pointwise, C % 4 == 0: xor on each 4-byte load), else through KH staged
    * rows per output row (padding and the xor done per row, in cache, by each
@@ -1653,37 +1576,9 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
     return;
   }
   bp(b, "    %%xp = memref.alloc() {alignment = 64 : i64} : memref<%lldxi8>\n", XB);
-  int padded = c->Hp != c->H || c->Wp != c->W || c->Cp != c->C;
-  if (padded) bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
-  /* Copy the input in, s8 -> u8. */
-  char ub[40], st[40], i0[40], i1[40], i2[40], i3[40], s[40], d[40], v[40], u[40], args[200];
-  int64_t span = padded ? c->C : TOT;
-  int VW = 64;
-  while (span % VW) VW /= 2;
-  bp(b, "    %%flip = arith.constant dense<-128> : vector<%dxi8>\n", VW);
-  if (!padded) {
-    cidx(g, ub, TOT), cidx(g, st, VW);
-    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i0), ub, st);
-    snprintf(s, sizeof s, "%s", i0), snprintf(d, sizeof d, "%s", i0);
-  } else {
-    const int64_t lim[3] = {c->N, c->H, c->W};
-    char *ivs[3] = {i0, i1, i2};
-    for (int k = 0; k < 3; ++k) {
-      cidx(g, ub, lim[k]);
-      bp(b, "    scf.for %s = %%c0 to %s step %%c1 {\n", fresh(g, ivs[k]), ub);
-    }
-    cidx(g, ub, c->C), cidx(g, st, VW);
-    bp(b, "    scf.for %s = %%c0 to %s step %s {\n", fresh(g, i3), ub, st);
-    snprintf(args, sizeof args, "%s, %s, %s, %s", i0, i1, i2, i3);
-    aff(g, s, "d0, d1, d2, d3", args, "((d0 * %lld + d1) * %lld + d2) * %lld + d3", (long long)c->H,
-        (long long)c->W, (long long)c->C);
-    aff(g, d, "d0, d1, d2, d3", args, "((d0 * %lld + d1 + %lld) * %lld + d2 + %lld) * %lld + d3",
-        (long long)c->Hp, (long long)c->PT, (long long)c->Wp, (long long)c->PL, (long long)c->Cp);
-  }
-  bp(b, "    %s = vector.load %%x1[%s] : memref<%lldxi8>, vector<%dxi8>\n", fresh(g, v), s, TOT, VW);
-  bp(b, "    %s = arith.xori %s, %%flip : vector<%dxi8>\n", fresh(g, u), v, VW);
-  bp(b, "    vector.store %s, %%xp[%s] : memref<%lldxi8>, vector<%dxi8>\n", u, d, XB, VW);
-  bp(b, padded ? "    }\n    }\n    }\n    }\n" : "    }\n");
+  if (c->Hp != c->H || c->Wp != c->W || c->Cp != c->C)
+    bp(b, "    linalg.fill ins(%%padv : i8) outs(%%xp : memref<%lldxi8>)\n", XB);
+  emitCopyIn(g, "xp", c->Cp, "i8", 1);
   bp(b, "    %%xq = memref.view %%xp[%%c0][] : memref<%lldxi8> to memref<%lldxi32>\n", XB, XB / 4);
   emitInt8Consts(g, name);
   emitTasks(g);
@@ -1693,28 +1588,24 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
 /* The dispatcher: the best kernel @qo_isa() allows (its levels are the ISA
  * enum: 0 portable, 1 avx2, 2 avx-vnni, 3 avx512-vnni). */
 static void emitDispatch(Buf *b, const char *name, const Conv *c) {
-  int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
-  char sig[256];
   Buf sb = {0};
-  memrefType(&sb, xd, 4, inT(c));
-  bp(&sb, ", ");
-  memrefType(&sb, yd, 4, elemT(c));
-  snprintf(sig, sizeof sig, "%s", sb.s ? sb.s : "");
-  free(sb.s);
-  static const char *const kSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx_vnni", "_avx512_vnni"};
+  sigTypes(&sb, c);
+  char *sig = qoBufTake(&sb);
+  if (!sig) {
+    b->failed = 1;
+    return;
+  }
   emitSignature(b, name, "", c);
   bp(b, " {\n    %%isa = func.call @qo_isa() : () -> i32\n");
   for (int k = ISA_COUNT - 1; k >= 1; --k)
     bp(b, "    %%l%d = arith.constant %d : i32\n    %%ge%d = arith.cmpi sge, %%isa, %%l%d : i32\n"
-          "    scf.if %%ge%d {\n      func.call @%s%s(%%x, %%y) : (%s) -> ()\n    } else {\n",
-       k, k, k, k, k, name, kSuffix[k], sig);
-  bp(b, "      func.call @%s%s(%%x, %%y) : (%s) -> ()\n", name, kSuffix[0], sig);
+          "    scf.if %%ge%d {\n      func.call @%s%s(%%x, %%y) : %s -> ()\n    } else {\n",
+       k, k, k, k, k, name, kIsaSuffix[k], sig);
+  bp(b, "      func.call @%s%s(%%x, %%y) : %s -> ()\n", name, kIsaSuffix[0], sig);
   for (int k = ISA_COUNT - 1; k >= 1; --k) bp(b, "    }\n");
   bp(b, "    return\n  }\n");
 }
 
-static const char *const kIsaSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx_vnni", "_avx512_vnni"};
-_Static_assert(ISA_COUNT == 4, "the dispatcher and @qo_isa know four levels");
 
 /* ---- the pass ------------------------------------------------------------------ */
 
@@ -1722,39 +1613,17 @@ _Static_assert(ISA_COUNT == 4, "the dispatcher and @qo_isa know four levels");
  * module's text in `qo.kernel` (quant-materialize-kernels parses it after
  * bufferization: the buffer deallocation passes reject llvm.call_intrinsic,
  * whose memory effects are unknown) and `qo.kernel_dispatch` when the text
- * calls @qo_isa. The text is checked to parse now, so errors point here. */
+ * calls @qo_isa. */
 static int declare(MlirOperation module, const char *name, const Conv *c, int dispatch,
                    const char *text, MlirLocation loc) {
   MlirContext ctx = mlirOperationGetContext(module);
-  /* (Checked with @qo_isa declared: quant-materialize-kernels defines it.) */
-  Buf ck = {0};
-  bp(&ck, "module {\n  func.func private @qo_isa() -> i32\n%s", text + strlen("module {\n"));
-  MlirModule check = ck.oom ? (MlirModule){NULL} : mlirModuleCreateParse(ctx, qoStr(ck.s));
-  free(ck.s);
-  if (mlirModuleIsNull(check)) {
-    mlirEmitError(loc, "quant-x86-kernels: internal error: generated kernel does not parse");
-    if (getenv("QO_DUMP_KERNELS")) fputs(text, stderr);
-    return -1;
-  }
-  mlirModuleDestroy(check);
-  Buf d = {0};
-  emitSignature(&d, name, "", c);
-  bp(&d, "\n");
-  /* emitSignature names the arguments; a declaration must not. */
-  char *p = strstr(d.s, "(%x: ");
-  MlirOperation decl = {NULL};
-  if (p && !d.oom) {
-    Buf e = {0};
-    int64_t xd[4] = {c->N, c->H, c->W, c->C}, yd[4] = {c->N, c->OH, c->OW, c->OC};
-    bp(&e, "func.func private @%s(", name);
-    memrefType(&e, xd, 4, inT(c));
-    bp(&e, ", ");
-    memrefType(&e, yd, 4, elemT(c));
-    bp(&e, ")");
-    if (!e.oom) decl = mlirOperationCreateParse(ctx, qoStr(e.s), qoStr("quant-x86-kernels"));
-    free(e.s);
-  }
-  free(d.s);
+  Buf e = {0};
+  bp(&e, "func.func private @%s", name);
+  sigTypes(&e, c);
+  char *decl_text = qoBufTake(&e);
+  MlirOperation decl = decl_text ? mlirOperationCreateParse(ctx, qoStr(decl_text), qoStr("quant-x86-kernels"))
+                                 : (MlirOperation){NULL};
+  free(decl_text);
   if (mlirOperationIsNull(decl)) {
     mlirEmitError(loc, "quant-x86-kernels: internal error: bad kernel declaration");
     return -1;
@@ -1764,10 +1633,6 @@ static int declare(MlirOperation module, const char *name, const Conv *c, int di
   MlirBlock body = mlirRegionGetFirstBlock(mlirOperationGetRegion(module, 0));
   mlirBlockAppendOwnedOperation(body, decl);
   return 0;
-}
-
-static MlirNamedAttribute namedAttr(MlirContext ctx, const char *n, MlirAttribute a) {
-  return mlirNamedAttributeGet(mlirIdentifierGet(ctx, qoStr(n)), a);
 }
 
 static MlirType memrefOf(MlirType tensor) {
@@ -1790,19 +1655,19 @@ static void rewriteCall(MlirOperation conv, MlirOperation last, const char *name
     outT = mlirRankedTensorTypeGet(4, ys, mlirShapedTypeGetElementType(outT), mlirAttributeGetNull());
   }
   MlirType xm = memrefOf(mlirValueGetType(x)), ym = memrefOf(outT);
-  MlirNamedAttribute ro = namedAttr(ctx, "read_only", mlirUnitAttrGet(ctx));
+  MlirNamedAttribute ro = qoNamedAttr(ctx, "read_only", mlirUnitAttrGet(ctx));
   MlirValue xb = mlirOperationGetResult(
       qoCreateOpBefore(conv, "bufferization.to_buffer", loc, 1, &x, 1, &xm, 1, &ro), 0);
   int32_t seg[2] = {0, 0};
   MlirNamedAttribute al[2] = {
-      namedAttr(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, seg)),
-      namedAttr(ctx, "alignment", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 64))};
+      qoNamedAttr(ctx, "operandSegmentSizes", mlirDenseI32ArrayGet(ctx, 2, seg)),
+      qoNamedAttr(ctx, "alignment", mlirIntegerAttrGet(mlirIntegerTypeGet(ctx, 64), 64))};
   MlirValue yb = mlirOperationGetResult(qoCreateOpBefore(conv, "memref.alloc", loc, 0, NULL, 1, &ym, 2, al), 0);
   MlirValue args[2] = {xb, yb};
-  MlirNamedAttribute callee = namedAttr(ctx, "callee", mlirFlatSymbolRefAttrGet(ctx, qoStr(name)));
+  MlirNamedAttribute callee = qoNamedAttr(ctx, "callee", mlirFlatSymbolRefAttrGet(ctx, qoStr(name)));
   qoCreateOpBefore(conv, "func.call", loc, 2, args, 0, NULL, 1, &callee);
-  MlirNamedAttribute tt[2] = {namedAttr(ctx, "restrict", mlirUnitAttrGet(ctx)),
-                              namedAttr(ctx, "writable", mlirUnitAttrGet(ctx))};
+  MlirNamedAttribute tt[2] = {qoNamedAttr(ctx, "restrict", mlirUnitAttrGet(ctx)),
+                              qoNamedAttr(ctx, "writable", mlirUnitAttrGet(ctx))};
   MlirValue y = mlirOperationGetResult(
       qoCreateOpBefore(conv, "bufferization.to_tensor", loc, 1, &yb, 1, &outT, 2, tt), 0);
   if (c->matmul) {
@@ -1864,13 +1729,13 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
     }
     bp(&b, "}\n");
     MlirLocation loc = mlirOperationGetLocation(conv);
-    if (b.oom || declare(module, name, &c, isa == -1, b.s, loc)) {
-      if (b.oom) mlirEmitError(loc, "quant-x86-kernels: out of memory");
-      free(b.s), convFree(&c), qoOpListFree(&convs);
+    if (b.failed || declare(module, name, &c, isa == -1, b.data, loc)) {
+      if (b.failed) mlirEmitError(loc, "quant-x86-kernels: out of memory");
+      free(b.data), convFree(&c), qoOpListFree(&convs);
       mlirExternalPassSignalFailure(pass);
       return;
     }
-    free(b.s);
+    free(b.data);
     char msg[160];
     snprintf(msg, sizeof msg, "%s %s -> @%s (%s, %s epilogue%s)", c.isFloat ? "fp32" : "int8",
              c.matmul ? "matmul" : c.dw ? "depthwise_conv2d" : "conv2d", name,

@@ -18,30 +18,7 @@
 #include "onnx.pb-c.h"
 #include "quant-opt/onnx.h"
 
-#if defined(__GNUC__)
-#define QO_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define QO_PRINTF(f, a)
-#endif
-
-/* ---- buffer.c: growable string buffer ---------------------------------- */
-
-typedef struct qoBuf {
-  char *data;
-  size_t len, cap;
-  int failed; /* an allocation failed; further appends are ignored */
-} qoBuf;
-
-void qoBufAppend(qoBuf *b, const char *s);
-void qoBufAppendN(qoBuf *b, const char *s, size_t n);
-void qoBufPrintf(qoBuf *b, const char *fmt, ...) QO_PRINTF(2, 3);
-void qoBufVPrintf(qoBuf *b, const char *fmt, va_list ap);
-/* Appends `s` as the body of an MLIR string literal (no quotes). */
-void qoBufAppendEscaped(qoBuf *b, const char *s);
-void qoBufFree(qoBuf *b);
-/* Returns the NUL-terminated text (caller frees) and resets `b`; NULL if an
- * allocation failed. */
-char *qoBufTake(qoBuf *b);
+#include "support/buffer.h"
 
 /* ---- values and importer state ----------------------------------------- */
 

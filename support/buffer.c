@@ -1,12 +1,9 @@
-/* Growable, NUL-terminated string buffer used to build the MLIR text.
- *
- * Allocation failures are sticky (qoBuf.failed) so emitters need not check
- * every append; qoBufTake reports them once at the end. */
+/* Growable, NUL-terminated string buffer (support/buffer.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "support/buffer.h"
 
 static int reserve(qoBuf *b, size_t extra) {
   if (b->failed)
