@@ -1604,8 +1604,8 @@ static void emitDispatch(Buf *b, const char *name, const Conv *c) {
   bp(b, "      func.call @%s%s(%%x, %%y) : %s -> ()\n", name, kIsaSuffix[0], sig);
   for (int k = ISA_COUNT - 1; k >= 1; --k) bp(b, "    }\n");
   bp(b, "    return\n  }\n");
+  free(sig);
 }
-
 
 /* ---- the pass ------------------------------------------------------------------ */
 
