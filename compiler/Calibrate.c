@@ -2,12 +2,18 @@
  * statistics of every activation quantization point.
  *
  * The Q-DQ module is cloned, instrumented (quant-instrument-calibration: each
- * point becomes a call to qo_observe(id, tensor)), lowered and JIT-compiled;
- * the host provides _mlir_ciface_qo_observe, which feeds the calibration
- * runtime's observers (runtime/calib.c). Rows of the calibration set run in
- * batches of the model's batch size; in a zero-padded last batch only the real
- * rows are observed. The result is a calibration table. */
+ * point becomes a call to qo_observe(session, id, tensor)), lowered and
+ * JIT-compiled. The host provides _mlir_ciface_qo_observe, which feeds the
+ * calibration runtime's observers (runtime/calib.c), and resolves the
+ * session symbol @qo_calib_session to the calibrator that owns this JIT: no
+ * state is shared between calibrators, so threads may calibrate at once.
+ *
+ * Rows arrive in any number of Feed calls (streaming: memory is bounded by
+ * the observers and one batch, not by the data set); they are packed into
+ * batches of the model's batch size, and a zero-padded last batch observes
+ * only its real rows. The result is a calibration table. */
 #include "quant-opt/compiler.h"
+#include "passes/ApplyCalibration.h"
 
 #include "mlir-c/BuiltinAttributes.h"
 
@@ -22,18 +28,33 @@ typedef struct {
   void *descriptor;
 } UnrankedMemRef;
 
-/* The session the JIT callback feeds (calibration is single-threaded). */
-static struct Session {
+typedef struct {
+  int64_t id;
+  char name[256];
+} PointInfo;
+
+struct qoCalibrator {
+  /* What the observers see; the JIT callback gets a pointer to this. */
   qrt_observer_t **obs; /* indexed by point id */
   int64_t numIds;
   int64_t batch, validRows;
   float *scratch;
   size_t scratchSize;
   int failed;
-} *gSession;
+  /* The compiled model and the batch being filled. */
+  qrt_calib_config_t cfg;
+  qoJit *jit;
+  qoSignature sig;
+  PointInfo *points;
+  size_t numPoints;
+  size_t rowBytes[16];
+  void *inBuf[16], *outBuf[16];
+  int64_t pending; /* rows in inBuf not yet run */
+  int64_t rows;    /* rows run or pending */
+  int64_t batches; /* batches run */
+};
 
-static void observe(int64_t id, UnrankedMemRef *m) {
-  struct Session *s = gSession;
+static void observe(qoCalibrator *s, int64_t id, UnrankedMemRef *m) {
   if (!s || id < 0 || id >= s->numIds || !s->obs[id] || !m) return;
   int64_t rank = m->rank;
   int64_t *d = m->descriptor;
@@ -83,138 +104,249 @@ static char *msgf(const char *f, const char *a) {
   return m;
 }
 
+/* The activation points (qo.id, qo.name) of the Q-DQ module, before
+ * instrumentation removes them. */
+static int collectPoints(MlirModule m, qoCalibrator *c) {
+  MlirBlock body = mlirModuleGetBody(m);
+  for (MlirOperation f = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(f);
+       f = mlirOperationGetNextInBlock(f)) {
+    if (mlirOperationGetNumRegions(f) < 1) continue;
+    MlirBlock b = mlirRegionGetFirstBlock(mlirOperationGetRegion(f, 0));
+    if (mlirBlockIsNull(b)) continue;
+    for (MlirOperation op = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(op);
+         op = mlirOperationGetNextInBlock(op)) {
+      MlirStringRef on = mlirIdentifierStr(mlirOperationGetName(op));
+      if (on.length != 11 || memcmp(on.data, "quant.qcast", 11)) continue;
+      MlirAttribute ida = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qo.id"));
+      if (mlirAttributeIsNull(ida) || !mlirAttributeIsAInteger(ida)) continue;
+      int64_t id = mlirIntegerAttrGetValueInt(ida);
+      if (id < 0 || id > (1 << 24)) continue; /* ids are small counters */
+      PointInfo *ni = realloc(c->points, (c->numPoints + 1) * sizeof *ni);
+      if (!ni) return -1;
+      c->points = ni;
+      PointInfo *p = &c->points[c->numPoints++];
+      p->id = id;
+      p->name[0] = 0;
+      MlirAttribute na = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qo.name"));
+      if (!mlirAttributeIsNull(na) && mlirAttributeIsAString(na)) {
+        MlirStringRef sv = mlirStringAttrGetValue(na);
+        snprintf(p->name, sizeof p->name, "%.*s", (int)sv.length, sv.data);
+      }
+    }
+  }
+  return 0;
+}
+
+qoCalibrator *qoCalibratorCreate(MlirModule qdq, const qrt_calib_config_t *cfg, char **error) {
+  *error = NULL;
+  qoCalibrator *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  if (cfg) {
+    c->cfg = *cfg;
+  } else {
+    qrt_calib_config_init(&c->cfg);
+  }
+  MlirContext ctx = mlirModuleGetContext(qdq);
+  MlirModule m = mlirModuleFromOperation(mlirOperationClone(mlirModuleGetOperation(qdq)));
+  MlirPassManager pm = mlirPassManagerCreateOnOperation(ctx, mlirStringRefCreateFromCString("builtin.module"));
+  int ok = collectPoints(m, c) == 0;
+  if (!ok) *error = msgf("out of memory%s", "");
+  if (ok && c->numPoints == 0) {
+    *error = msgf("the module has no quantization points to calibrate (run quant-insert-qdq first)%s", "");
+    ok = 0;
+  }
+  if (ok && (mlirLogicalResultIsFailure(qoParsePassPipeline(pm, "builtin.module(quant-instrument-calibration)", error)) ||
+             mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(m))))) {
+    if (!*error) *error = msgf("instrumenting the model for calibration failed%s", "");
+    ok = 0;
+  }
+  ok = ok && mlirLogicalResultIsSuccess(qoGetSignature(m, NULL, &c->sig, error)) &&
+       mlirLogicalResultIsSuccess(qoLowerToLLVM(m, error));
+  if (ok) {
+    /* The bufferization.access hint on qo_observe's argument has done its
+     * job; LLVM translation would warn about it. */
+    for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(m)); !mlirOperationIsNull(op);
+         op = mlirOperationGetNextInBlock(op))
+      mlirOperationRemoveAttributeByName(op, mlirStringRefCreateFromCString("arg_attrs"));
+    c->jit = qoJitCreate(m, &c->sig, 3, error);
+    ok = c->jit != NULL;
+  }
+  if (ok) {
+    qoJitRegisterSymbol(c->jit, "_mlir_ciface_qo_observe", (void *)(uintptr_t)observe);
+    qoJitRegisterSymbol(c->jit, "qo_calib_session", c);
+    int64_t maxId = 0;
+    for (size_t i = 0; i < c->numPoints; ++i)
+      if (c->points[i].id > maxId) maxId = c->points[i].id;
+    c->numIds = maxId + 1;
+    c->obs = calloc((size_t)c->numIds, sizeof *c->obs);
+    c->batch = c->sig.inputs[0].rank ? c->sig.inputs[0].dims[0] : 1;
+    ok = c->obs != NULL && c->batch > 0;
+    if (!ok) *error = msgf("out of memory%s", "");
+  }
+  for (size_t i = 0; ok && i < c->numPoints; ++i)
+    if (!c->obs[c->points[i].id] && qrt_observer_create(&c->cfg, &c->obs[c->points[i].id]) != QRT_OK) {
+      *error = msgf("invalid calibration configuration%s", "");
+      ok = 0;
+    }
+  /* One batch of input rows, and the outputs (unused, any dtype). */
+  for (int i = 0; ok && i < c->sig.numInputs; ++i) {
+    const qoTensorInfo *t = &c->sig.inputs[i];
+    int64_t per = 1;
+    for (int d = 1; d < t->rank; ++d) per *= t->dims[d];
+    c->rowBytes[i] = (size_t)per * qrt_dtype_size((qrt_dtype_t)t->dtype);
+    if (!(c->inBuf[i] = calloc((size_t)c->batch, c->rowBytes[i] ? c->rowBytes[i] : 1))) ok = 0;
+  }
+  for (int i = 0; ok && i < c->sig.numOutputs; ++i) {
+    int64_t ne = 1;
+    for (int d = 0; d < c->sig.outputs[i].rank; ++d) ne *= c->sig.outputs[i].dims[d];
+    if (!(c->outBuf[i] = malloc((size_t)(ne ? ne : 1) * 8))) ok = 0;
+  }
+  if (!ok && !*error) *error = msgf("out of memory%s", "");
+  mlirPassManagerDestroy(pm);
+  mlirModuleDestroy(m);
+  if (!ok) {
+    qoCalibratorDestroy(c);
+    return NULL;
+  }
+  return c;
+}
+
+void qoCalibratorDestroy(qoCalibrator *c) {
+  if (!c) return;
+  for (int64_t i = 0; c->obs && i < c->numIds; ++i) qrt_observer_destroy(c->obs[i]);
+  for (int i = 0; i < 16; ++i) free(c->inBuf[i]), free(c->outBuf[i]);
+  free(c->obs);
+  free(c->scratch);
+  free(c->points);
+  qoJitDestroy(c->jit);
+  free(c);
+}
+
+int64_t qoCalibratorGetBatchSize(const qoCalibrator *c) { return c ? c->batch : 0; }
+int64_t qoCalibratorGetNumRows(const qoCalibrator *c) { return c ? c->rows : 0; }
+
+const qoSignature *qoCalibratorGetSignature(const qoCalibrator *c) { return c ? &c->sig : NULL; }
+
+/* Runs the batch in inBuf with its `pending` real rows. */
+static int runBatch(qoCalibrator *c) {
+  c->validRows = c->pending;
+  if (qoJitRun(c->jit, (const void *const *)c->inBuf, c->outBuf) != 0) c->failed = 1;
+  c->pending = 0;
+  ++c->batches;
+  for (int i = 0; i < c->sig.numInputs; ++i) memset(c->inBuf[i], 0, (size_t)c->batch * c->rowBytes[i]);
+  return c->failed ? -1 : 0;
+}
+
+MlirLogicalResult qoCalibratorFeed(qoCalibrator *c, const qrt_array_t *inputs, int numInputs,
+                                   char **error) {
+  *error = NULL;
+  if (!c || c->failed) {
+    *error = msgf("the calibrator failed earlier%s", "");
+    return mlirLogicalResultFailure();
+  }
+  if (numInputs != c->sig.numInputs) {
+    char b[64];
+    snprintf(b, sizeof b, "%d", c->sig.numInputs);
+    *error = msgf("the model has %s input(s); give one calibration array per input", b);
+    return mlirLogicalResultFailure();
+  }
+  int64_t rows = -1;
+  for (int i = 0; i < numInputs; ++i) {
+    const qoTensorInfo *t = &c->sig.inputs[i];
+    int ok = (int)inputs[i].dtype == (int)t->dtype && inputs[i].rank == t->rank && t->rank > 0 &&
+             inputs[i].dims[0] >= 0 && (inputs[i].data || inputs[i].dims[0] == 0);
+    for (int d = 1; ok && d < t->rank; ++d) ok = inputs[i].dims[d] == t->dims[d];
+    if (!ok || (rows >= 0 && inputs[i].dims[0] != rows)) {
+      *error = msgf("calibration data for input '%s' does not match the model's input "
+                    "(dtype, or shape after the batch dimension, or row count)", t->name);
+      return mlirLogicalResultFailure();
+    }
+    rows = inputs[i].dims[0];
+  }
+  for (int64_t r = 0; r < rows;) {
+    int64_t take = c->batch - c->pending;
+    if (take > rows - r) take = rows - r;
+    for (int i = 0; i < numInputs; ++i)
+      memcpy((char *)c->inBuf[i] + (size_t)c->pending * c->rowBytes[i],
+             (const char *)inputs[i].data + (size_t)r * c->rowBytes[i], (size_t)take * c->rowBytes[i]);
+    c->pending += take;
+    c->rows += take;
+    r += take;
+    if (c->pending == c->batch && runBatch(c) != 0) {
+      *error = msgf("running the calibration model failed%s", "");
+      return mlirLogicalResultFailure();
+    }
+  }
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult qoCalibratorFinish(qoCalibrator *c, qrt_calib_table_t **table, char **error) {
+  *error = NULL;
+  *table = NULL;
+  if (c && !c->failed && c->pending > 0 && runBatch(c) != 0) {
+    *error = msgf("running the calibration model failed%s", "");
+    return mlirLogicalResultFailure();
+  }
+  if (!c || c->failed) {
+    *error = msgf("the calibrator failed earlier%s", "");
+    return mlirLogicalResultFailure();
+  }
+  if (c->rows == 0) {
+    *error = msgf("the calibration set is empty%s", "");
+    return mlirLogicalResultFailure();
+  }
+  if (qrt_calib_table_create(&c->cfg, table) != QRT_OK) {
+    *error = msgf("out of memory%s", "");
+    return mlirLogicalResultFailure();
+  }
+  for (size_t i = 0; i < c->numPoints; ++i) {
+    if (qrt_calib_table_find(*table, c->points[i].id)) continue;
+    if (qrt_calib_table_add_observer(*table, c->points[i].id, c->points[i].name, c->obs[c->points[i].id]) !=
+        QRT_OK) {
+      *error = msgf("cannot compute the ranges of point '%s'", c->points[i].name);
+      qrt_calib_table_destroy(*table);
+      *table = NULL;
+      return mlirLogicalResultFailure();
+    }
+  }
+  return mlirLogicalResultSuccess();
+}
+
 MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int numInputs,
                               const qrt_calib_config_t *cfg, int progress,
                               qrt_calib_table_t **table, char **error) {
   *table = NULL;
-  MlirContext ctx = mlirModuleGetContext(qdq);
-  /* The points: ids and names, from the Q-DQ module itself. */
-  MlirOperation clone = mlirOperationClone(mlirModuleGetOperation(qdq));
-  MlirModule m = mlirModuleFromOperation(clone);
-  struct Session s = {0};
-  qoJit *jit = NULL;
-  qoSignature sig;
-  MlirLogicalResult result = mlirLogicalResultFailure();
-  char **names = NULL;
-  MlirPassManager pm = mlirPassManagerCreateOnOperation(ctx, mlirStringRefCreateFromCString("builtin.module"));
-  /* Collect points before instrumentation removes them. */
-  typedef struct { int64_t id; char name[256]; } PointInfo;
-  PointInfo *info = NULL;
-  size_t nInfo = 0;
-  {
-    MlirOperation root = mlirModuleGetOperation(m);
-    MlirBlock body = mlirModuleGetBody(m);
-    (void)root;
-    for (MlirOperation f = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(f);
-         f = mlirOperationGetNextInBlock(f)) {
-      MlirRegion r = mlirOperationGetRegion(f, 0);
-      if (mlirOperationGetNumRegions(f) < 1) continue;
-      MlirBlock b = mlirRegionGetFirstBlock(r);
-      if (mlirBlockIsNull(b)) continue;
-      for (MlirOperation op = mlirBlockGetFirstOperation(b); !mlirOperationIsNull(op);
-           op = mlirOperationGetNextInBlock(op)) {
-        MlirStringRef on = mlirIdentifierStr(mlirOperationGetName(op));
-        if (on.length != 11 || memcmp(on.data, "quant.qcast", 11)) continue;
-        MlirAttribute ida = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qo.id"));
-        if (mlirAttributeIsNull(ida)) continue;
-        PointInfo *ni = realloc(info, (nInfo + 1) * sizeof *ni);
-        if (!ni) goto done;
-        info = ni;
-        info[nInfo].id = mlirIntegerAttrGetValueInt(ida);
-        info[nInfo].name[0] = 0;
-        MlirAttribute na = mlirOperationGetAttributeByName(op, mlirStringRefCreateFromCString("qo.name"));
-        if (!mlirAttributeIsNull(na)) {
-          MlirStringRef sv = mlirStringAttrGetValue(na);
-          snprintf(info[nInfo].name, sizeof info[nInfo].name, "%.*s", (int)sv.length, sv.data);
-        }
-        ++nInfo;
-      }
-    }
-  }
-  if (nInfo == 0) {
-    *error = msgf("the module has no quantization points to calibrate (run quant-insert-qdq first)%s", "");
-    goto done;
-  }
-  if (mlirLogicalResultIsFailure(qoParsePassPipeline(pm, "builtin.module(quant-instrument-calibration)", error)) ||
-      mlirLogicalResultIsFailure(mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(m)))) {
-    if (!*error) *error = msgf("instrumenting the model for calibration failed%s", "");
-    goto done;
-  }
-  if (mlirLogicalResultIsFailure(qoGetSignature(m, NULL, &sig, error)) ||
-      mlirLogicalResultIsFailure(qoLowerToLLVM(m, error)))
-    goto done;
-  /* The bufferization.access hint on qo_observe's argument has done its job;
-   * LLVM translation would warn about it. */
-  for (MlirOperation op = mlirBlockGetFirstOperation(mlirModuleGetBody(m)); !mlirOperationIsNull(op);
-       op = mlirOperationGetNextInBlock(op))
-    mlirOperationRemoveAttributeByName(op, mlirStringRefCreateFromCString("arg_attrs"));
-  if (sig.numInputs != numInputs) {
-    char b[64];
-    snprintf(b, sizeof b, "%d", sig.numInputs);
-    *error = msgf("the model has %s input(s); give one calibration .npy per input", b);
-    goto done;
-  }
-  int64_t batch = sig.inputs[0].rank ? sig.inputs[0].dims[0] : 1;
-  int64_t rows = -1;
-  size_t rowBytes[16];
-  for (int i = 0; i < numInputs; ++i) {
-    const qoTensorInfo *t = &sig.inputs[i];
-    int ok = (int)inputs[i].dtype == (int)t->dtype && inputs[i].rank == t->rank && t->rank > 0;
-    for (int d = 1; ok && d < t->rank; ++d) ok = inputs[i].dims[d] == t->dims[d];
-    if (!ok || (rows >= 0 && inputs[i].dims[0] != rows)) {
-      *error = msgf("calibration data for input '%s' does not match the model's input "
-                    "(dtype, or shape after the batch dimension)", t->name);
-      goto done;
-    }
-    rows = inputs[i].dims[0];
-    rowBytes[i] = (size_t)(qrt_array_numel(&inputs[i]) / (rows ? rows : 1)) * qrt_dtype_size(inputs[i].dtype);
-  }
-  if (rows <= 0) {
-    *error = msgf("the calibration set is empty%s", "");
-    goto done;
-  }
-  jit = qoJitCreate(m, &sig, 3, error);
-  if (!jit) goto done;
-  qoJitRegisterSymbol(jit, "_mlir_ciface_qo_observe", (void *)(uintptr_t)observe);
-  int64_t maxId = 0;
-  for (size_t i = 0; i < nInfo; ++i)
-    if (info[i].id > maxId) maxId = info[i].id;
-  s.numIds = maxId + 1;
-  s.obs = calloc((size_t)s.numIds, sizeof *s.obs);
-  s.batch = batch;
-  if (!s.obs) goto done;
-  for (size_t i = 0; i < nInfo; ++i)
-    if (info[i].id >= 0 && !s.obs[info[i].id] &&
-        qrt_observer_create(cfg, &s.obs[info[i].id]) != QRT_OK) {
-      *error = msgf("invalid calibration configuration%s", "");
-      goto done;
-    }
-  void *inBuf[16] = {0}, *outBuf[16] = {0};
-  int allocFailed = 0;
+  qoCalibrator *c = qoCalibratorCreate(qdq, cfg, error);
+  if (!c) return mlirLogicalResultFailure();
+  MlirLogicalResult r = mlirLogicalResultSuccess();
+  /* Feed one batch at a time, so progress can be reported. */
+  int64_t rows = numInputs > 0 && inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
   for (int i = 0; i < numInputs; ++i)
-    if (!(inBuf[i] = calloc((size_t)batch, rowBytes[i]))) allocFailed = 1;
-  for (int i = 0; i < sig.numOutputs; ++i) {
-    int64_t ne = 1;
-    for (int d = 0; d < sig.outputs[i].rank; ++d) ne *= sig.outputs[i].dims[d];
-    if (!(outBuf[i] = malloc((size_t)(ne ? ne : 1) * 8))) allocFailed = 1;
+    if (inputs[i].rank < 1 || inputs[i].dims[0] != rows) {
+      *error = msgf("the calibration arrays have different numbers of rows%s", "");
+      r = mlirLogicalResultFailure();
+    }
+  if (numInputs != c->sig.numInputs || numInputs > 16) {
+    r = qoCalibratorFeed(c, inputs, numInputs, error); /* reports the mismatch */
+    rows = 0;
   }
-  int64_t nBatches = (rows + batch - 1) / batch;
+  int64_t nBatches = (rows + c->batch - 1) / c->batch;
   int tty = isatty(2);
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  gSession = &s;
-  for (int64_t b = 0; b < nBatches && !allocFailed && !s.failed; ++b) {
-    int64_t r0 = b * batch, nr = rows - r0 < batch ? rows - r0 : batch;
+  for (int64_t b = 0; b < nBatches && mlirLogicalResultIsSuccess(r); ++b) {
+    int64_t r0 = b * c->batch, nr = rows - r0 < c->batch ? rows - r0 : c->batch;
+    qrt_array_t slice[16];
     for (int i = 0; i < numInputs; ++i) {
-      memset(inBuf[i], 0, (size_t)batch * rowBytes[i]);
-      memcpy(inBuf[i], (char *)inputs[i].data + (size_t)r0 * rowBytes[i], (size_t)nr * rowBytes[i]);
+      slice[i] = inputs[i];
+      slice[i].dims[0] = nr;
+      slice[i].data = (char *)inputs[i].data + (size_t)r0 * c->rowBytes[i];
     }
-    s.validRows = nr;
-    if (qoJitRun(jit, (const void *const *)inBuf, outBuf) != 0) s.failed = 1;
-    if (progress) {
+    r = qoCalibratorFeed(c, slice, numInputs, error);
+    if (progress && mlirLogicalResultIsSuccess(r)) {
       struct timespec t1;
       clock_gettime(CLOCK_MONOTONIC, &t1);
-      double el = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+      double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
       if (tty)
         fprintf(stderr, "\rcalibrating: batch %lld/%lld (%lld rows, %.1f s)%s", (long long)(b + 1),
                 (long long)nBatches, (long long)(r0 + nr), el, b + 1 == nBatches ? "\n" : "");
@@ -223,32 +355,16 @@ MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int num
                 (long long)nBatches, (long long)(r0 + nr), el);
     }
   }
-  gSession = NULL;
-  for (int i = 0; i < 16; ++i) free(inBuf[i]), free(outBuf[i]);
-  if (allocFailed || s.failed) {
-    *error = msgf("running the calibration model failed%s", "");
-    goto done;
-  }
-  if (qrt_calib_table_create(cfg, table) != QRT_OK) goto done;
-  for (size_t i = 0; i < nInfo; ++i) {
-    if (qrt_calib_table_find(*table, info[i].id)) continue;
-    if (qrt_calib_table_add_observer(*table, info[i].id, info[i].name, s.obs[info[i].id]) != QRT_OK) {
-      *error = msgf("cannot compute the ranges of point '%s'", info[i].name);
-      qrt_calib_table_destroy(*table);
-      *table = NULL;
-      goto done;
-    }
-  }
-  result = mlirLogicalResultSuccess();
-done:
-  gSession = NULL;
-  for (int64_t i = 0; s.obs && i < s.numIds; ++i) qrt_observer_destroy(s.obs[i]);
-  free(s.obs);
-  free(s.scratch);
-  free(info);
-  free(names);
-  qoJitDestroy(jit);
-  mlirPassManagerDestroy(pm);
-  mlirModuleDestroy(m);
-  return result;
+  if (mlirLogicalResultIsSuccess(r)) r = qoCalibratorFinish(c, table, error);
+  qoCalibratorDestroy(c);
+  return r;
+}
+
+MlirLogicalResult qoApplyCalibration(MlirModule qdq, const qrt_calib_table_t *table,
+                                     qrt_calib_method_t method, const char *tableName) {
+  if (!table) return mlirLogicalResultFailure();
+  return qoApplyCalibrationTable(mlirModuleGetOperation(qdq), table,
+                                 tableName ? tableName : "<in memory>", method) == 0
+             ? mlirLogicalResultSuccess()
+             : mlirLogicalResultFailure();
 }

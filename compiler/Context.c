@@ -1,33 +1,28 @@
-/* Context set-up and diagnostics printing.
+/* Context set-up, per-context configuration, and diagnostics printing.
  *
  * A quant-opt context has every upstream dialect registered (TOSA, linalg,
  * quant, ...), the LLVM IR translations registered, and the project's `qo`
  * dialect loaded from its IRDL definition (embedded from dialect/qo.irdl.mlir).
- * The IRDL module must outlive the context's use of the dialect, so it is kept
- * in a small table and destroyed by qoContextDestroy. */
+ * Its configuration (target CPU, kernel options, remark handler, and the IRDL
+ * module, which must outlive the dialect's use) lives in the context's entry
+ * of passes/ContextConfig.c and dies with qoContextDestroy. */
 #include "quant-opt/compiler.h"
+#include "passes/ContextConfig.h"
 
 #include "mlir-c/Dialect/IRDL.h"
 #include "mlir-c/RegisterEverything.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 extern const char qoDialectIRDLText[];
 
-#define MAX_CONTEXTS 64
-static struct {
-  MlirContext ctx;
-  MlirModule irdl;
-} gIrdl[MAX_CONTEXTS];
-
-static int gPassesRegistered;
+static pthread_once_t gRegisterOnce = PTHREAD_ONCE_INIT;
+static void registerPasses(void) { mlirRegisterAllPasses(); }
 
 MlirContext qoContextCreate(void) {
-  if (!gPassesRegistered) {
-    mlirRegisterAllPasses();
-    gPassesRegistered = 1;
-  }
+  pthread_once(&gRegisterOnce, registerPasses);
   MlirDialectRegistry reg = mlirDialectRegistryCreate();
   mlirRegisterAllDialects(reg);
   MlirContext ctx = mlirContextCreateWithRegistry(reg, /*threadingEnabled=*/false);
@@ -39,39 +34,74 @@ MlirContext qoContextCreate(void) {
                                       "bufferization", "memref", "vector", "scf", "affine", "llvm", "omp"};
   for (size_t i = 0; i < sizeof kLoad / sizeof *kLoad; ++i)
     mlirContextGetOrLoadDialect(ctx, mlirStringRefCreateFromCString(kLoad[i]));
-  if (mlirLogicalResultIsFailure(qoLoadQoDialect(ctx))) {
-    mlirContextDestroy(ctx);
+  if (!qoContextConfigCreate(ctx) || mlirLogicalResultIsFailure(qoLoadQoDialect(ctx))) {
+    qoContextDestroy(ctx);
     return (MlirContext){NULL};
   }
   return ctx;
 }
 
 MlirLogicalResult qoLoadQoDialect(MlirContext ctx) {
-  int slot = -1;
-  for (int i = 0; i < MAX_CONTEXTS; ++i) {
-    if (gIrdl[i].ctx.ptr == ctx.ptr) return mlirLogicalResultSuccess();
-    if (slot < 0 && gIrdl[i].ctx.ptr == NULL) slot = i;
-  }
-  if (slot < 0) return mlirLogicalResultFailure();
+  qoContextConfig *c = qoContextConfigGet(ctx);
+  if (!c) return mlirLogicalResultFailure();
+  if (!mlirModuleIsNull(c->irdl)) return mlirLogicalResultSuccess();
   MlirModule m = mlirModuleCreateParse(ctx, mlirStringRefCreateFromCString(qoDialectIRDLText));
   if (mlirModuleIsNull(m)) return mlirLogicalResultFailure();
   if (mlirLogicalResultIsFailure(mlirLoadIRDLDialects(m))) {
     mlirModuleDestroy(m);
     return mlirLogicalResultFailure();
   }
-  gIrdl[slot].ctx = ctx;
-  gIrdl[slot].irdl = m;
+  c->irdl = m;
   return mlirLogicalResultSuccess();
 }
 
 void qoContextDestroy(MlirContext ctx) {
   if (mlirContextIsNull(ctx)) return;
-  for (int i = 0; i < MAX_CONTEXTS; ++i)
-    if (gIrdl[i].ctx.ptr == ctx.ptr) {
-      mlirModuleDestroy(gIrdl[i].irdl);
-      gIrdl[i].ctx.ptr = NULL;
-    }
+  qoContextConfigDestroy(ctx);
   mlirContextDestroy(ctx);
+}
+
+MlirLogicalResult qoContextSetTargetCPU(MlirContext ctx, const char *cpu) {
+  qoContextConfig *c = qoContextConfigGet(ctx);
+  if (!c) return mlirLogicalResultFailure();
+  if (!cpu || !*cpu || !strcmp(cpu, "host")) {
+    c->targetCPU[0] = 0;
+    return mlirLogicalResultSuccess();
+  }
+  size_t n = strlen(cpu);
+  if (n >= sizeof c->targetCPU ||
+      strspn(cpu, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != n)
+    return mlirLogicalResultFailure();
+  memcpy(c->targetCPU, cpu, n + 1);
+  return mlirLogicalResultSuccess();
+}
+
+const char *qoContextGetTargetCPU(MlirContext ctx) {
+  qoContextConfig *c = qoContextConfigGet(ctx);
+  return c && c->targetCPU[0] ? c->targetCPU : NULL;
+}
+
+MlirLogicalResult qoContextSetKernelOptions(MlirContext ctx, const char *options, char **error) {
+  qoContextConfig *c = qoContextConfigGet(ctx);
+  if (error) *error = NULL;
+  if (!c) return mlirLogicalResultFailure();
+  qoKernelConfig k;
+  qoKernelConfigInitDefault(&k);
+  char *err = NULL;
+  if (qoKernelConfigParse(&k, options, &err) != 0) {
+    if (error) *error = err;
+    else free(err);
+    return mlirLogicalResultFailure();
+  }
+  c->kernels = k;
+  return mlirLogicalResultSuccess();
+}
+
+void qoContextSetRemarkHandler(MlirContext ctx, qoRemarkHandler handler, void *userData) {
+  qoContextConfig *c = qoContextConfigGet(ctx);
+  if (!c) return;
+  c->remark = handler;
+  c->remarkUserData = userData;
 }
 
 /*===--- Diagnostics ------------------------------------------------------===*/

@@ -5,6 +5,7 @@
  * (results became out-parameters during lowering). We build one strided
  * memref descriptor per buffer and call it with InvokePacked. */
 #include "quant-opt/compiler.h"
+#include "quant-opt/qrt_cpu.h"
 
 #include "mlir-c/ExecutionEngine.h"
 
@@ -44,6 +45,9 @@ qoJit *qoJitCreate(MlirModule lowered, const qoSignature *sig, int optLevel,
                                     (void *)(uintptr_t)_mlir_memref_to_llvm_aligned_alloc);
   mlirExecutionEngineRegisterSymbol(j->ee, mlirStringRefCreateFromCString("_mlir_memref_to_llvm_free"),
                                     (void *)(uintptr_t)_mlir_memref_to_llvm_free);
+  /* The kernels' ISA selection (runtime/cpu.c), shared with the calibration runtime. */
+  mlirExecutionEngineRegisterSymbol(j->ee, mlirStringRefCreateFromCString("qrt_kernel_isa"),
+                                    (void *)(uintptr_t)qrt_kernel_isa);
   return j;
 }
 

@@ -40,10 +40,7 @@ static const char kLowerToLLVM[] =
     "finalize-memref-to-llvm{use-generic-functions=true},convert-to-llvm,"
     "reconcile-unrealized-casts)";
 
-/* lower-to-llvm with the quant-x86-kernels options set by qoSetKernelOptions. */
-static char gLowerToLLVM[sizeof kLowerToLLVM + 256];
-
-static qoNamedPipeline kNamed[] = {
+static const qoNamedPipeline kNamed[] = {
     {"lower-to-llvm", "TOSA/linalg (float or int) -> LLVM dialect with the C ABI",
      kLowerToLLVM},
     {"quant-prepare", "fold BN, then Q-DQ pairs on fusion-group boundaries (default scheme)",
@@ -67,21 +64,6 @@ const qoNamedPipeline *qoLookupNamedPipeline(const char *name) {
   return NULL;
 }
 const char *qoGetLowerToLLVMPipeline(void) { return kNamed[0].pipeline; }
-
-int qoSetKernelOptions(const char *options) {
-  const char *at = strstr(kLowerToLLVM, "quant-x86-kernels,");
-  size_t head = (size_t)(at - kLowerToLLVM) + strlen("quant-x86-kernels");
-  if (!options || !*options) {
-    kNamed[0].pipeline = kLowerToLLVM;
-    return 0;
-  }
-  if (strlen(options) > 200 || strpbrk(options, "{}()")) return -1;
-  if (!strcmp(options, "off")) options = "isa=off";
-  snprintf(gLowerToLLVM, sizeof gLowerToLLVM, "%.*s{%s}%s", (int)head, kLowerToLLVM, options,
-           kLowerToLLVM + head);
-  kNamed[0].pipeline = gLowerToLLVM;
-  return 0;
-}
 
 typedef struct Parser {
   char **error;

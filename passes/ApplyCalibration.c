@@ -20,6 +20,7 @@
  *    weight scale of that channel is widened until it does.
  * Every decision is reported as a remark (quant-opt --remarks). */
 #include "passes/PassDef.h"
+#include "passes/ApplyCalibration.h"
 #include "passes/QuantUtils.h"
 #include "quant-opt/qrt_calib.h"
 
@@ -169,21 +170,9 @@ static void guardBias(MlirOperation root) {
   }
 }
 
-static void run(MlirOperation root, MlirExternalPass pass, const char *const *values) {
-  MlirLocation rootLoc = mlirOperationGetLocation(root);
+int qoApplyCalibrationTable(MlirOperation root, const qrt_calib_table_t *table,
+                            const char *tableName, qrt_calib_method_t method) {
   char msg[1024];
-  if (!values[OPT_TABLE][0]) {
-    mlirEmitError(rootLoc, "quant-apply-calibration needs table=<file>");
-    mlirExternalPassSignalFailure(pass);
-    return;
-  }
-  qrt_calib_method_t method = (qrt_calib_method_t)qrt_calib_method_from_name(values[OPT_METHOD]);
-  qrt_calib_table_t *table = NULL;
-  if (qrt_calib_table_read(values[OPT_TABLE], &table, msg, sizeof msg) != QRT_OK) {
-    mlirEmitError(rootLoc, msg);
-    mlirExternalPassSignalFailure(pass);
-    return;
-  }
   MlirContext ctx = mlirOperationGetContext(root);
   qoOpList qs = {0};
   qoCollectOps(root, "quant.qcast", &qs);
@@ -220,7 +209,7 @@ static void run(MlirOperation root, MlirExternalPass pass, const char *const *va
     const qrt_calib_entry_t *e = qrt_calib_table_find(table, p->id);
     if (!e) {
       snprintf(msg, sizeof msg, "quantization point %lld ('%s') has no entry in calibration table '%s'",
-               (long long)p->id, name, values[OPT_TABLE]);
+               (long long)p->id, name, tableName);
       mlirEmitError(loc, msg);
       failed = 1;
       continue;
@@ -325,8 +314,27 @@ static void run(MlirOperation root, MlirExternalPass pass, const char *const *va
   if (!failed) guardBias(root);
   free(pts);
   qoOpListFree(&qs);
+  return failed ? -1 : 0;
+}
+
+static void run(MlirOperation root, MlirExternalPass pass, const char *const *values) {
+  MlirLocation rootLoc = mlirOperationGetLocation(root);
+  char msg[1024];
+  if (!values[OPT_TABLE][0]) {
+    mlirEmitError(rootLoc, "quant-apply-calibration needs table=<file>");
+    mlirExternalPassSignalFailure(pass);
+    return;
+  }
+  qrt_calib_method_t method = (qrt_calib_method_t)qrt_calib_method_from_name(values[OPT_METHOD]);
+  qrt_calib_table_t *table = NULL;
+  if (qrt_calib_table_read(values[OPT_TABLE], &table, msg, sizeof msg) != QRT_OK) {
+    mlirEmitError(rootLoc, msg);
+    mlirExternalPassSignalFailure(pass);
+    return;
+  }
+  int rc = qoApplyCalibrationTable(root, table, values[OPT_TABLE], method);
   qrt_calib_table_destroy(table);
-  if (failed) mlirExternalPassSignalFailure(pass);
+  if (rc) mlirExternalPassSignalFailure(pass);
 }
 
 const qoPassDef qoApplyCalibrationPass = {

@@ -7,12 +7,17 @@
  * model exactly:
  *   %q = quant.qcast %x {qo.id = 3 : i64}   %d = quant.dcast %q   use(%d)
  * becomes
+ *   %s = llvm.mlir.addressof @qo_calib_session : !llvm.ptr
  *   %u = tensor.cast %x : tensor<1x28x28x16xf32> to tensor<*xf32>
- *   func.call @qo_observe(%c3, %u) : (i64, tensor<*xf32>) -> ()
+ *   func.call @qo_observe(%s, %c3, %u) : (!llvm.ptr, i64, tensor<*xf32>) -> ()
  *   use(%x)
- * with `func.func private @qo_observe(i64, tensor<*xf32> {bufferization.access
- * = "read"}) attributes {llvm.emit_c_interface}` declared once. The host
- * (compiler/Calibrate.c) provides _mlir_ciface_qo_observe. */
+ * with `func.func private @qo_observe(!llvm.ptr, i64, tensor<*xf32>
+ * {bufferization.access = "read"}) attributes {llvm.emit_c_interface}` and
+ * `llvm.mlir.global external @qo_calib_session() : i8` declared once. The
+ * host (compiler/Calibrate.c) provides _mlir_ciface_qo_observe and resolves
+ * @qo_calib_session to its own session object in that JIT only, so every
+ * compiled calibration model reports to the session that runs it (threads
+ * calibrating at once never share one). */
 #include "passes/PassDef.h"
 #include "passes/QuantUtils.h"
 
@@ -20,8 +25,9 @@
 #include <string.h>
 
 static const char kDecl[] =
-    "func.func private @qo_observe(i64, tensor<*xf32> {bufferization.access = \"read\"}) "
+    "func.func private @qo_observe(!llvm.ptr, i64, tensor<*xf32> {bufferization.access = \"read\"}) "
     "attributes {llvm.emit_c_interface}";
+static const char kSessionDecl[] = "llvm.mlir.global external @qo_calib_session() {addr_space = 0 : i32} : i8";
 
 static void run(MlirOperation module, MlirExternalPass pass, const char *const *values) {
   (void)values;
@@ -38,16 +44,21 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
   }
   if (!haveDecl) {
     MlirOperation decl = mlirOperationCreateParse(ctx, qoStr(kDecl), qoStr("quant-instrument"));
-    if (mlirOperationIsNull(decl)) {
+    MlirOperation sess = mlirOperationCreateParse(ctx, qoStr(kSessionDecl), qoStr("quant-instrument"));
+    if (mlirOperationIsNull(decl) || mlirOperationIsNull(sess)) {
+      if (!mlirOperationIsNull(decl)) mlirOperationDestroy(decl);
+      if (!mlirOperationIsNull(sess)) mlirOperationDestroy(sess);
       mlirExternalPassSignalFailure(pass);
       return;
     }
     mlirBlockInsertOwnedOperationBefore(body, mlirBlockGetFirstOperation(body), decl);
+    mlirBlockInsertOwnedOperationBefore(body, decl, sess);
   }
   qoOpList qs = {0};
   qoCollectOps(module, "quant.qcast", &qs);
   MlirType i64 = mlirIntegerTypeGet(ctx, 64);
   MlirType unranked = mlirUnrankedTensorTypeGet(mlirF32TypeGet(ctx));
+  MlirType ptr = mlirTypeParseGet(ctx, qoStr("!llvm.ptr"));
   int failed = 0;
   for (size_t i = 0; i < qs.size; ++i) {
     MlirOperation q = qs.ops[i];
@@ -65,13 +76,18 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
                                                     mlirIntegerAttrGet(i64, id));
       MlirValue idv = mlirOperationGetResult(
           qoCreateOpBefore(q, "arith.constant", loc, 0, NULL, 1, &i64, 1, &va), 0);
+      MlirNamedAttribute gn = mlirNamedAttributeGet(
+          mlirIdentifierGet(ctx, qoStr("global_name")),
+          mlirFlatSymbolRefAttrGet(ctx, qoStr("qo_calib_session")));
+      MlirValue sv = mlirOperationGetResult(
+          qoCreateOpBefore(q, "llvm.mlir.addressof", loc, 0, NULL, 1, &ptr, 1, &gn), 0);
       MlirValue u = mlirOperationGetResult(
           qoCreateOpBefore(q, "tensor.cast", loc, 1, &x, 1, &unranked, 0, NULL), 0);
       MlirNamedAttribute callee = mlirNamedAttributeGet(
           mlirIdentifierGet(ctx, qoStr("callee")),
           mlirFlatSymbolRefAttrGet(ctx, qoStr("qo_observe")));
-      MlirValue args[2] = {idv, u};
-      qoCreateOpBefore(q, "func.call", loc, 2, args, 0, NULL, 1, &callee);
+      MlirValue args[3] = {sv, idv, u};
+      qoCreateOpBefore(q, "func.call", loc, 3, args, 0, NULL, 1, &callee);
     }
     mlirValueReplaceAllUsesOfWith(mlirOperationGetResult(d, 0), x);
     mlirOperationDestroy(d);

@@ -1,5 +1,6 @@
 /* Helpers shared by quant-opt's passes (see PassUtils.h). */
 #include "passes/PassUtils.h"
+#include "passes/ContextConfig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,17 +181,9 @@ double qoGetFloatAttr(MlirOperation op, const char *name, double dflt) {
   return mlirFloatAttrGetValueDouble(a);
 }
 
-static void (*gRemarkFn)(MlirLocation, const char *, void *);
-static void *gRemarkUserData;
-
-void qoSetRemarkHandler(void (*fn)(MlirLocation loc, const char *message, void *userData),
-                        void *userData) {
-  gRemarkFn = fn;
-  gRemarkUserData = userData;
-}
-
 void qoEmitRemark(MlirLocation loc, const char *message) {
-  if (gRemarkFn) gRemarkFn(loc, message, gRemarkUserData);
+  const qoContextConfig *c = qoContextConfigGet(mlirLocationGetContext(loc));
+  if (c && c->remark) c->remark(loc, message, c->remarkUserData);
 }
 
 int qoModuleHasSymbol(MlirOperation module, const char *sym) {

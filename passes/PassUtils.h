@@ -61,7 +61,8 @@ int64_t *qoGetConstInts(MlirValue v, int64_t *n);
 MlirNamedAttribute qoNamedAttr(MlirContext ctx, const char *n, MlirAttribute a);
 
 /* Reports an optimization decision (MLIR 22's C API has no remark call):
- * forwarded to the handler installed with qoSetRemarkHandler, if any. */
+ * forwarded to the remark handler of the location's context
+ * (qoContextSetRemarkHandler), if it has one. */
 void qoEmitRemark(MlirLocation loc, const char *message);
 
 /* Reads an integer / float attribute by name, with a default. */

@@ -35,15 +35,18 @@
  * under +avxvnni: the VEX encoding), `avx2` and `portable` (the same
  * arithmetic in generic vector ops, which LLVM lowers for the function's
  * target features). With isa=auto all four are emitted behind a dispatcher
- * that asks @qo_isa() -- cpuid + xgetbv, once, overridable with the
- * environment variable QO_ISA=portable|avx2|avx-vnni|avx512-vnni (a request
- * above what the CPU has is lowered to what it has). All paths compute the
- * same integers (bit-exact with the TOSA reference).
+ * that calls qrt_kernel_isa() (runtime/cpu.c): the preferred body whose
+ * every target feature the CPU has (cpuid + xgetbv, once per process);
+ * QO_ISA=portable|avx2|avx-vnni|avx512-vnni picks one the CPU supports, and a
+ * request it does not support falls back, with one message, to the best
+ * supported body below it. All paths compute the same integers (bit-exact
+ * with the TOSA reference).
  *
  * Threads: kernels of at least parallel-min-ops operations split their outer
  * tasks (output rows, channel tiles or pixel chunks) over an OpenMP
  * worksharing loop; OMP_NUM_THREADS sets the count. */
 #include "passes/PassDef.h"
+#include "passes/ContextConfig.h"
 #include "support/buffer.h"
 #include "passes/PassUtils.h"
 #include "passes/QuantUtils.h"
@@ -73,8 +76,10 @@ static void bp(Buf *b, const char *fmt, ...) {
 enum { ISA_PORTABLE, ISA_AVX2, ISA_AVXVNNI, ISA_VNNI512, ISA_COUNT };
 static const char *const kIsaName[ISA_COUNT] = {"portable", "avx2", "avx-vnni", "avx512-vnni"};
 static const char *const kIsaSuffix[ISA_COUNT] = {"_portable", "_avx2", "_avx_vnni", "_avx512_vnni"};
-/* @qo_isa (MaterializeKernels.c) returns these levels: keep them in step. */
-_Static_assert(ISA_COUNT == 4, "the dispatcher and @qo_isa know four levels");
+/* qrt_kernel_isa() (runtime/cpu.c, qrt_isa_t) returns these numbers, and
+ * qrt_isa_requirements(isa) is exactly the feature list below (with what
+ * LLVM implies from it): keep them in step. */
+_Static_assert(ISA_COUNT == 4, "the dispatcher and qrt_isa_t know four bodies");
 static const char *const kIsaFeatures[ISA_COUNT] = {
     NULL, "\"+avx2\", \"+fma\"", "\"+avx2\", \"+fma\", \"+avxvnni\"",
     "\"+avx512f\", \"+avx512bw\", \"+avx512dq\", \"+avx512vl\", \"+avx512vnni\""};
@@ -1585,8 +1590,9 @@ static void emitKernel(Buf *b, const char *name, const char *suffix, const Conv 
   bp(b, "    memref.dealloc %%xp : memref<%lldxi8>\n    return\n  }\n", XB);
 }
 
-/* The dispatcher: the best kernel @qo_isa() allows (its levels are the ISA
- * enum: 0 portable, 1 avx2, 2 avx-vnni, 3 avx512-vnni). */
+/* The dispatcher: the body qrt_kernel_isa() chose (the ISA enum: 0 portable,
+ * 1 avx2, 2 avx-vnni, 3 avx512-vnni), by equality: it only ever names a body
+ * the CPU supports, so no comparison can reach one it does not. */
 static void emitDispatch(Buf *b, const char *name, const Conv *c) {
   Buf sb = {0};
   sigTypes(&sb, c);
@@ -1596,9 +1602,9 @@ static void emitDispatch(Buf *b, const char *name, const Conv *c) {
     return;
   }
   emitSignature(b, name, "", c);
-  bp(b, " {\n    %%isa = func.call @qo_isa() : () -> i32\n");
+  bp(b, " {\n    %%isa = func.call @qrt_kernel_isa() : () -> i32\n");
   for (int k = ISA_COUNT - 1; k >= 1; --k)
-    bp(b, "    %%l%d = arith.constant %d : i32\n    %%ge%d = arith.cmpi sge, %%isa, %%l%d : i32\n"
+    bp(b, "    %%l%d = arith.constant %d : i32\n    %%ge%d = arith.cmpi eq, %%isa, %%l%d : i32\n"
           "    scf.if %%ge%d {\n      func.call @%s%s(%%x, %%y) : %s -> ()\n    } else {\n",
        k, k, k, k, k, name, kIsaSuffix[k], sig);
   bp(b, "      func.call @%s%s(%%x, %%y) : %s -> ()\n", name, kIsaSuffix[0], sig);
@@ -1613,7 +1619,7 @@ static void emitDispatch(Buf *b, const char *name, const Conv *c) {
  * module's text in `qo.kernel` (quant-materialize-kernels parses it after
  * bufferization: the buffer deallocation passes reject llvm.call_intrinsic,
  * whose memory effects are unknown) and `qo.kernel_dispatch` when the text
- * calls @qo_isa. */
+ * calls @qrt_kernel_isa. */
 static int declare(MlirOperation module, const char *name, const Conv *c, int dispatch,
                    const char *text, MlirLocation loc) {
   MlirContext ctx = mlirOperationGetContext(module);
@@ -1694,10 +1700,17 @@ static int parseIsa(const char *v) {
 }
 
 static void run(MlirOperation module, MlirExternalPass pass, const char *const *values) {
-  int isa = parseIsa(values[0]);
+  /* The context's kernel options (quant-opt --kernels), then the pass's own. */
+  qoKernelConfig k;
+  const qoContextConfig *cc = qoContextConfigGet(mlirOperationGetContext(module));
+  if (cc) k = cc->kernels;
+  else qoKernelConfigInitDefault(&k);
+  if (*values[0]) k.isa = parseIsa(values[0]);
+  if (*values[1]) k.fp32 = !strcmp(values[1], "true");
+  if (*values[2]) k.parallelMinOps = strtod(values[2], NULL);
+  int isa = k.isa, fp32 = k.fp32;
+  double minOps = k.parallelMinOps;
   if (isa == -2) return;
-  int fp32 = !strcmp(values[1], "true");
-  double minOps = strtod(values[2], NULL);
   qoOpList convs = {0};
   qoCollectOps(module, "tosa.conv2d", &convs);
   if (fp32) qoCollectOps(module, "tosa.matmul", &convs);
@@ -1750,32 +1763,36 @@ static void run(MlirOperation module, MlirExternalPass pass, const char *const *
   qoOpListFree(&convs);
 }
 
+/* Empty values inherit the context's kernel options (qoContextSetKernelOptions,
+ * quant-opt --kernels), whose defaults are isa=auto, fp32=true,
+ * parallel-min-ops=4000000. */
 static const qoPassOptionDef kOptions[] = {
-    {"isa", "auto", "auto (all kernels + run-time dispatch; QO_ISA=portable|avx2|avx-vnni|"
-                    "avx512-vnni lowers the choice), avx512-vnni, avx-vnni, avx2, portable, or off"},
-    {"fp32", "true", "also fp32 conv2d and matmul with constant weights (AVX-512/AVX2 FMA kernels)"},
-    {"parallel-min-ops", "4000000", "kernels of at least this many operations (2 per MAC) split "
-                                    "their work over OpenMP threads (OMP_NUM_THREADS); 0 = all, "
-                                    "-1 = none"},
+    {"isa", "", "auto (all kernels + run-time dispatch from cpuid; QO_ISA=portable|avx2|avx-vnni|"
+                "avx512-vnni picks a body the CPU has), avx512-vnni, avx-vnni, avx2, portable, or off"},
+    {"fp32", "", "also fp32 conv2d and matmul with constant weights (AVX-512/AVX2 FMA kernels): "
+                 "true (default) or false"},
+    {"parallel-min-ops", "", "kernels of at least this many operations (2 per MAC; default "
+                             "4000000) split their work over OpenMP threads (OMP_NUM_THREADS); "
+                             "0 = all, -1 = none"},
 };
 
 static int validate(const char *const *values, char **error) {
-  if (parseIsa(values[0]) == -3) {
-    *error = strdup("quant-x86-kernels: isa must be one of auto, avx512-vnni, avx-vnni, avx2, portable, off");
+  char text[256];
+  snprintf(text, sizeof text, "%s%s%s%s%s%s%s%s", *values[0] ? "isa=" : "", values[0],
+           *values[0] ? "," : "", *values[1] ? "fp32=" : "", values[1], *values[1] ? "," : "",
+           *values[2] ? "parallel-min-ops=" : "", values[2]);
+  qoKernelConfig k;
+  qoKernelConfigInitDefault(&k);
+  if (strlen(values[0]) + strlen(values[1]) + strlen(values[2]) > 200) {
+    *error = strdup("quant-x86-kernels: option values too long");
     return -1;
   }
-  char *end;
-  if (strcmp(values[1], "true") && strcmp(values[1], "false")) {
-    *error = strdup("quant-x86-kernels: fp32 must be true or false");
-    return -1;
-  }
-  double v = strtod(values[2], &end);
-  if (*end || !*values[2]) {
-    *error = strdup("quant-x86-kernels: parallel-min-ops must be a number");
-    return -1;
-  }
-  (void)v;
-  return 0;
+  if (qoKernelConfigParse(&k, text, error) == 0) return 0;
+  char *m = malloc(strlen(*error) + 32);
+  if (m) sprintf(m, "quant-x86-kernels: %s", *error);
+  free(*error);
+  *error = m;
+  return -1;
 }
 
 const qoPassDef qoX86KernelsPass = {

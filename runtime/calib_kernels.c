@@ -1,8 +1,9 @@
 /* Calibration microkernels: the portable scalar reference and the run-time
- * ISA selection (cpuid via __builtin_cpu_supports, newest ISA first, once per
- * process; QRT_FORCE_SCALAR=1 or qrt_calib_set_isa override it). The vector
- * versions live in calib_x86.c. */
+ * ISA selection (from qrt_cpu_features, the CPU detection generated models
+ * use too; newest ISA first, once per process; QRT_FORCE_SCALAR=1 or
+ * qrt_calib_set_isa override it). The vector versions live in calib_x86.c. */
 #include "calib_ukernels.h"
+#include "quant-opt/qrt_cpu.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -53,21 +54,21 @@ void qrt_f32_histogram_ukernel__scalar(const float *x, size_t n, double width,
 static atomic_int g_isa = -1;
 
 int qrt_calib_isa_supported(qrt_calib_isa_t isa) {
+  /* What calib_x86.c's target("avx2") / target("avx512f") functions may use:
+   * avx2 implies avx; avx512f implies avx2, fma and f16c. */
+  const uint64_t avx2 = QRT_CPU_HAS(AVX) | QRT_CPU_HAS(AVX2);
+  uint64_t need;
   switch (isa) {
   case QRT_CALIB_ISA_SCALAR: return 1;
 #ifdef QRT_CALIB_HAVE_X86
-  case QRT_CALIB_ISA_AVX2:
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
+  case QRT_CALIB_ISA_AVX2: need = avx2; break;
   case QRT_CALIB_ISA_AVX512:
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-#else
-  case QRT_CALIB_ISA_AVX2:
-  case QRT_CALIB_ISA_AVX512: return 0;
+    need = avx2 | QRT_CPU_HAS(FMA) | QRT_CPU_HAS(F16C) | QRT_CPU_HAS(AVX512F);
+    break;
 #endif
+  default: return 0;
   }
-  return 0;
+  return (qrt_cpu_features() & need) == need;
 }
 
 const char *qrt_calib_isa_name(qrt_calib_isa_t isa) {

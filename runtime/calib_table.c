@@ -7,6 +7,7 @@
  * numbers from their source text with strtof (exact), and reports the first
  * problem as "path: where: what". */
 #include "quant-opt/qrt_calib.h"
+#include "support/output.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -226,35 +227,17 @@ static void set_msg(char *msg, size_t len, const char *fmt, ...) {
 qrt_status_t qrt_calib_table_write(const qrt_calib_table_t *t,
                                    const char *path, char *msg, size_t msglen) {
   if (!t || !path) return QRT_ERR_ARG;
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (!tmp) return QRT_ERR_NOMEM;
-  snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    set_msg(msg, msglen, "%s: cannot create a temp file: %s", path,
-            strerror(errno));
-    free(tmp);
+  char err[1200];
+  qoOutput *o;
+  if (qoOutputOpen(path, &o, err, sizeof err) != 0) {
+    set_msg(msg, msglen, "%s", err);
     return QRT_ERR_IO;
   }
-  FILE *f = fdopen(fd, "w");
-  if (!f) {
-    set_msg(msg, msglen, "%s: %s", path, strerror(errno));
-    close(fd);
-    unlink(tmp);
-    free(tmp);
+  write_table(qoOutputStream(o), t);
+  if (qoOutputCommit(o, err, sizeof err) != 0) {
+    set_msg(msg, msglen, "%s", err);
     return QRT_ERR_IO;
   }
-  write_table(f, t);
-  int ok = !ferror(f);
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    set_msg(msg, msglen, "%s: write failed: %s", path, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return QRT_ERR_IO;
-  }
-  free(tmp);
   return QRT_OK;
 }
 

@@ -3,8 +3,10 @@
  * The header is a Python dict literal; we parse only what NumPy writes:
  * {'descr': '<f4', 'fortran_order': False, 'shape': (N, C, H, W), }.
  * Every malformed header, unknown dtype, Fortran order, or short file is a
- * status, never a crash. Writes go to a temp file renamed into place. */
+ * status, never a crash. Writes go through support/output.c (a temporary file
+ * renamed into place; devices and FIFOs written in place). */
 #include "quant-opt/qrt.h"
+#include "support/output.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -193,8 +195,9 @@ done:
   return st;
 }
 
-qrt_status_t qrt_npy_write(const char *path, const qrt_array_t *a) {
-  if (!path || !a || (unsigned)a->dtype > QRT_I64 || a->rank > QRT_MAX_RANK)
+qrt_status_t qrt_npy_save(const char *path, const qrt_array_t *a, char *msg, size_t msglen) {
+  if (msg && msglen) msg[0] = 0;
+  if (!path || !a || (unsigned)a->dtype > QRT_I64 || a->rank < 0 || a->rank > QRT_MAX_RANK)
     return QRT_ERR_ARG;
   char dict[512];
   int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
@@ -208,27 +211,26 @@ qrt_status_t qrt_npy_write(const char *path, const qrt_array_t *a) {
   size_t total = 10 + (size_t)n + 1;
   size_t pad = (64 - total % 64) % 64;
   size_t hlen = (size_t)n + pad + 1;
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (!tmp) return QRT_ERR_NOMEM;
-  snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) { free(tmp); return QRT_ERR_IO; }
-  FILE *f = fdopen(fd, "wb");
-  if (!f) { close(fd); unlink(tmp); free(tmp); return QRT_ERR_IO; }
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                           (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-  int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
-  for (size_t i = 0; ok && i < pad; ++i) ok = fputc(' ', f) != EOF;
-  ok = ok && fputc('\n', f) != EOF;
-  size_t bytes = (size_t)qrt_array_numel(a) * qrt_dtype_size(a->dtype);
-  ok = ok && fwrite(a->data, 1, bytes, f) == bytes;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    unlink(tmp);
-    free(tmp);
+  char err[1200];
+  qoOutput *o;
+  if (qoOutputOpen(path, &o, err, sizeof err) != 0) {
+    if (msg && msglen) snprintf(msg, msglen, "%s", err);
     return QRT_ERR_IO;
   }
-  free(tmp);
+  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                           (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
+  qoOutputWrite(o, pre, 10);
+  qoOutputWrite(o, dict, (size_t)n);
+  for (size_t i = 0; i < pad; ++i) qoOutputWrite(o, " ", 1);
+  qoOutputWrite(o, "\n", 1);
+  qoOutputWrite(o, a->data, (size_t)qrt_array_numel(a) * qrt_dtype_size(a->dtype));
+  if (qoOutputCommit(o, err, sizeof err) != 0) {
+    if (msg && msglen) snprintf(msg, msglen, "%s", err);
+    return QRT_ERR_IO;
+  }
   return QRT_OK;
+}
+
+qrt_status_t qrt_npy_write(const char *path, const qrt_array_t *a) {
+  return qrt_npy_save(path, a, NULL, 0);
 }

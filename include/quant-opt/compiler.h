@@ -64,10 +64,41 @@ MlirModule qoParseSource(MlirContext ctx, const char *text, size_t length,
 /* Prints `loc` the way diagnostics do ("file:line:col" or "file: node 'n'"). */
 void qoPrintLocation(FILE *out, MlirLocation loc, const char *fallbackFile);
 
-/* Installs the process-wide handler for pass remarks (decisions a pass
- * reports, e.g. "BN folded into conv"). NULL disables remarks (default). */
-void qoSetRemarkHandler(void (*fn)(MlirLocation loc, const char *message, void *userData),
-                        void *userData);
+/*===------------------------------------------------------------------===*
+ * Per-context configuration
+ *
+ * Everything that configures a compilation besides the pipeline text belongs
+ * to the context: threads that each own a context compile independently.
+ * Do not change a context's configuration while a pass manager runs on it.
+ *===------------------------------------------------------------------===*/
+
+/* Receives pass remarks (decisions a pass reports, e.g. "BN folded into
+ * conv"). */
+typedef void (*qoRemarkHandler)(MlirLocation loc, const char *message, void *userData);
+
+/* Installs `handler` for the remarks of passes running in `ctx`; NULL (the
+ * default) disables them. `userData` is borrowed. */
+void qoContextSetRemarkHandler(MlirContext ctx, qoRemarkHandler handler, void *userData);
+
+/* The LLVM CPU that code emitted from `ctx` targets (qoEmit*,
+ * qoTranslateToLLVMIR): NULL or "host" (the default) for the host CPU and all
+ * its features, or a name like "x86-64-v3" for a portable baseline. Generated
+ * kernels that need more (AVX-512 VNNI) carry their own target features and
+ * run only when cpuid says so. The string is copied. Fails for a name that is
+ * not [a-z0-9._-]+ (at most 63 characters). */
+MlirLogicalResult qoContextSetTargetCPU(MlirContext ctx, const char *cpu);
+
+/* The target CPU set for `ctx`, or NULL for the host. Borrowed. */
+const char *qoContextGetTargetCPU(MlirContext ctx);
+
+/* Options of the generated x86 kernels (quant-x86-kernels, inside
+ * lower-to-llvm) for compilations in `ctx`: "isa=portable" (compile only that
+ * kernel body), "isa=off" or "off", "fp32=false", "parallel-min-ops=-1",
+ * comma-separated; NULL or "" restores the defaults (isa=auto, fp32=true,
+ * parallel-min-ops=4000000). A pass option given in a pipeline
+ * (quant-x86-kernels{isa=avx2}) overrides these. On a malformed string
+ * returns failure and a malloc'd *error (error may be NULL). */
+MlirLogicalResult qoContextSetKernelOptions(MlirContext ctx, const char *options, char **error);
 
 /*===------------------------------------------------------------------===*
  * Passes and pipelines
@@ -139,19 +170,6 @@ char *qoTranslateToLLVMIR(MlirModule lowered, char **error);
 /* Emits LLVM IR text for a lowered module to `path` ("-" for stdout). */
 MlirLogicalResult qoEmitLLVMIR(MlirModule lowered, const char *path, char **error);
 
-/* The LLVM CPU that emitted code targets (qoEmit*, qoTranslateToLLVMIR):
- * NULL (the default) for the host CPU and all its features, or a name like
- * "x86-64-v3" for a portable baseline. Generated kernels that need more
- * (AVX-512 VNNI) carry their own target features and run only when cpuid
- * says so. The string is not copied. */
-void qoSetTargetCPU(const char *cpu);
-
-/* Options of the quant-x86-kernels pass inside lower-to-llvm, e.g.
- * "isa=portable" (compile only that kernel body), "isa=off", "fp32=false",
- * "parallel-min-ops=-1"; NULL or "" restores the defaults. Returns -1 for a
- * malformed string (options are validated when the pipeline is parsed). */
-int qoSetKernelOptions(const char *options);
-
 /* Emits a relocatable object for the target CPU (O3, PIC). */
 MlirLogicalResult qoEmitObject(MlirModule lowered, const char *path, char **error);
 
@@ -186,15 +204,46 @@ void qoJitRegisterSymbol(qoJit *jit, const char *name, void *ptr);
  * Calibration
  *===------------------------------------------------------------------===*/
 
-/* Runs the float model behind the Q-DQ module `qdq` (not modified) on the
- * calibration set `inputs` (one array per model input, rows first; the model
- * runs them in batches of its batch size) and returns a calibration table
- * with an entry per activation quantization point in *table (caller frees
- * with qrt_calib_table_destroy). `cfg` NULL: defaults. `progress`: report
- * progress on stderr. */
+/* A streaming calibration session over the float model behind a Q-DQ
+ * module: the module is cloned (not modified), instrumented and JIT-compiled
+ * once; rows are then fed in any number of calls and run in batches of the
+ * model's batch size (memory: the observers and one batch). Each calibrator
+ * owns all its state; calibrators may run concurrently in different threads
+ * (on different contexts). `cfg` NULL: defaults. Returns NULL and a malloc'd
+ * *error on failure. */
+typedef struct qoCalibrator qoCalibrator;
+qoCalibrator *qoCalibratorCreate(MlirModule qdq, const qrt_calib_config_t *cfg, char **error);
+
+/* Feeds rows: one array per model input (rows first, the remaining
+ * dimensions and dtype of the model's input), the same number of rows in
+ * each. The arrays are borrowed for the call. */
+MlirLogicalResult qoCalibratorFeed(qoCalibrator *c, const qrt_array_t *inputs, int numInputs,
+                                   char **error);
+
+/* Runs the last partial batch and returns a table with an entry per
+ * activation quantization point in *table (caller destroys it with
+ * qrt_calib_table_destroy). */
+MlirLogicalResult qoCalibratorFinish(qoCalibrator *c, qrt_calib_table_t **table, char **error);
+
+/* The model's batch size, the rows fed so far, and the instrumented model's
+ * signature (borrowed). */
+int64_t qoCalibratorGetBatchSize(const qoCalibrator *c);
+int64_t qoCalibratorGetNumRows(const qoCalibrator *c);
+const qoSignature *qoCalibratorGetSignature(const qoCalibrator *c);
+
+void qoCalibratorDestroy(qoCalibrator *c);
+
+/* Create + Feed (the whole set, batch by batch) + Finish + Destroy. */
 MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int numInputs,
                               const qrt_calib_config_t *cfg, int progress,
                               qrt_calib_table_t **table, char **error);
+
+/* Writes the scales and zero points that `method` derives from `table` into
+ * the Q-DQ module (what the quant-apply-calibration pass does with a file).
+ * Errors are diagnostics at the points' locations (`tableName` names the
+ * table in them; NULL: "<in memory>"). */
+MlirLogicalResult qoApplyCalibration(MlirModule qdq, const qrt_calib_table_t *table,
+                                     qrt_calib_method_t method, const char *tableName);
 
 #ifdef __cplusplus
 }

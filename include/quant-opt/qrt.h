@@ -50,7 +50,13 @@ int64_t qrt_array_numel(const qrt_array_t *a);
 qrt_status_t qrt_npy_read(const char *path, qrt_array_t *out, char *msg,
                           size_t msglen);
 
-/* Writes `a` to `path` atomically (temp file + rename: no partial file). */
+/* Writes `a` to `path`: a regular file atomically (temporary file + rename:
+ * no partial file on failure), a device or FIFO (/dev/null, /dev/stdout) in
+ * place, never replaced; "-" is standard output. On failure `msg` (may be
+ * NULL) says why ("cannot write 'x.npy': No space left on device"). */
+qrt_status_t qrt_npy_save(const char *path, const qrt_array_t *a, char *msg, size_t msglen);
+
+/* qrt_npy_save without the message. */
 qrt_status_t qrt_npy_write(const char *path, const qrt_array_t *a);
 
 /* Allocates a zeroed array of the given shape. */

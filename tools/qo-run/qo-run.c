@@ -10,6 +10,7 @@
 #include "quant-opt/compiler.h"
 #include "quant-opt/model_abi.h"
 #include "quant-opt/qrt.h"
+#include "quant-opt/qrt_cpu.h"
 
 #include <dlfcn.h>
 #include <math.h>
@@ -64,6 +65,8 @@ static void usage(FILE *f) {
 "  --input-shape <name=DxD..>   Fix an ONNX input shape (as in quant-opt)\n"
 "  --limit <N>                  Use only the first N rows of the inputs\n"
 "  -q, --quiet                  Print only the results\n"
+"  --cpu-info                   Print this CPU's features and the kernel ISA models\n"
+"                               would run here (QO_ISA, QO_CPU_DISABLE apply), then exit\n"
 "  -h, --help                   This help\n");
 }
 
@@ -89,6 +92,24 @@ static int parseInt(const char *flag, const char *v, int lo, int *out) {
   return 0;
 }
 
+/* --cpu-info: what runtime/cpu.c sees and decides on this machine. */
+static int cpuInfo(void) {
+  char buf[2048];
+  uint64_t f = qrt_cpu_features();
+  qrt_cpu_format(f, buf, sizeof buf);
+  printf("cpu features: %s\n", buf);
+  for (int isa = QRT_ISA_COUNT - 1; isa >= 0; --isa) {
+    uint64_t missing = qrt_isa_requirements((qrt_isa_t)isa) & ~f;
+    qrt_cpu_format(missing, buf, sizeof buf);
+    printf("kernel isa %s: %s%s\n", qrt_isa_name((qrt_isa_t)isa), missing ? "unsupported, lacks " : "supported",
+           buf);
+  }
+  char msg[512];
+  qrt_isa_t sel = qrt_isa_select(f, getenv("QO_ISA"), msg, sizeof msg);
+  printf("selected: %s%s%s%s\n", qrt_isa_name(sel), msg[0] ? " (" : "", msg, msg[0] ? ")" : "");
+  return 0;
+}
+
 static int parseArgs(int argc, char **argv, Args *a) {
   memset(a, 0, sizeof *a);
   a->warmup = 3;
@@ -105,6 +126,8 @@ static int parseArgs(int argc, char **argv, Args *a) {
     if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
       usage(stdout);
       exit(0);
+    } else if (!strcmp(s, "--cpu-info")) {
+      exit(cpuInfo());
     } else if (!strcmp(s, "-i") || !strcmp(s, "--input")) {
       NEEDVAL();
       if (a->numInputs == MAX_IO) return -1;
@@ -186,9 +209,15 @@ static int loadShared(Model *m, const char *path) {
     return -1;
   }
   const qo_model_desc_t *d = describe();
-  if (!d || d->abi_version != QO_MODEL_ABI_VERSION || d->num_inputs > MAX_IO ||
-      d->num_outputs > MAX_IO) {
+  if (!d || d->abi_version < 1 || d->abi_version > QO_MODEL_ABI_VERSION || d->num_inputs < 0 ||
+      d->num_inputs > MAX_IO || d->num_outputs < 0 || d->num_outputs > MAX_IO) {
     fprintf(stderr, "qo-run: error: '%s' has an unsupported model ABI version\n", path);
+    return -1;
+  }
+  qo_model_check_cpu_fn check = (qo_model_check_cpu_fn)(uintptr_t)dlsym(m->dl, "qo_model_check_cpu");
+  char why[1024];
+  if (d->abi_version >= 2 && check && check(why, sizeof why) != QO_MODEL_OK) {
+    fprintf(stderr, "qo-run: error: cannot run '%s' here: %s\n", path, why);
     return -1;
   }
   qoSignature *s = &m->sig;
@@ -268,7 +297,8 @@ typedef struct Job {
   Model *m;
   qrt_array_t *in, *out;
   int64_t rows, batch, first, step; /* chunk indices first, first+step, ... */
-  int failed;
+  int failed, oom;
+  int status; /* the model's last non-zero result */
 } Job;
 
 /* Runs chunks [first, first+step, ...) of the dataset. */
@@ -281,11 +311,11 @@ static void *runChunks(void *arg) {
   size_t inRow[MAX_IO], outRow[MAX_IO];
   for (int i = 0; i < s->numInputs; ++i) {
     inRow[i] = (size_t)(numel(&s->inputs[i]) / j->batch) * qrt_dtype_size((qrt_dtype_t)s->inputs[i].dtype);
-    inBuf[i] = calloc((size_t)j->batch, inRow[i]);
+    if (!(inBuf[i] = calloc((size_t)j->batch, inRow[i] ? inRow[i] : 1))) j->failed = j->oom = 1;
   }
   for (int i = 0; i < s->numOutputs; ++i) {
     outRow[i] = (size_t)(numel(&s->outputs[i]) / j->batch) * qrt_dtype_size((qrt_dtype_t)s->outputs[i].dtype);
-    outBuf[i] = calloc((size_t)j->batch, outRow[i]);
+    if (!(outBuf[i] = calloc((size_t)j->batch, outRow[i] ? outRow[i] : 1))) j->failed = j->oom = 1;
   }
   for (int64_t c = j->first; c < nChunks && !j->failed; c += j->step) {
     int64_t r0 = c * j->batch, nr = j->rows - r0 < j->batch ? j->rows - r0 : j->batch;
@@ -303,7 +333,8 @@ static void *runChunks(void *arg) {
     }
     for (int i = 0; i < s->numOutputs; ++i)
       out[i] = nr == j->batch ? (char *)j->out[i].data + (size_t)r0 * outRow[i] : outBuf[i];
-    if (modelRun(m, in, out) != 0) j->failed = 1;
+    int st = modelRun(m, in, out);
+    if (st != 0) j->failed = 1, j->status = st;
     for (int i = 0; i < s->numOutputs; ++i)
       if (nr != j->batch)
         memcpy((char *)j->out[i].data + (size_t)r0 * outRow[i], outBuf[i], (size_t)nr * outRow[i]);
@@ -339,7 +370,7 @@ int main(int argc, char **argv) {
   int rc = 1;
   Model m = {0};
   qrt_array_t in[MAX_IO] = {0}, out[MAX_IO] = {0};
-  char msg[512];
+  char msg[1300];
   int isShared = endsWith(a.model, ".so");
 
   /* Read inputs first: their row count chooses the JIT batch size. */
@@ -447,19 +478,28 @@ int main(int argc, char **argv) {
   Job jobs[64];
   pthread_t th[64];
   if (nt > 64) nt = 64;
+  if (nt > 1 && nt > (rows + mbatch - 1) / mbatch) nt = (int)((rows + mbatch - 1) / mbatch);
   for (int t = 0; t < nt; ++t) {
-    jobs[t] = (Job){&m, in, out, rows, mbatch, t, nt, 0};
+    jobs[t] = (Job){&m, in, out, rows, mbatch, t, nt, 0, 0, 0};
     if (nt > 1) pthread_create(&th[t], NULL, runChunks, &jobs[t]);
     else runChunks(&jobs[t]);
   }
-  int failed = 0;
+  int failed = 0, oom = 0, status = 0;
   for (int t = 0; t < nt; ++t) {
     if (nt > 1) pthread_join(th[t], NULL);
     failed |= jobs[t].failed;
+    oom |= jobs[t].oom;
+    if (jobs[t].status) status = jobs[t].status;
   }
   double total = nowMs() - t0;
   if (failed) {
-    fprintf(stderr, "qo-run: error: the model failed to run\n");
+    if (oom)
+      fprintf(stderr, "qo-run: error: out of memory for the model's batch buffers (batch %lld)\n",
+              (long long)mbatch);
+    else if (status == QO_MODEL_ERR_CPU)
+      fprintf(stderr, "qo-run: error: the model cannot run on this CPU (qo_model_run returned %d)\n", status);
+    else
+      fprintf(stderr, "qo-run: error: the model failed to run (status %d)\n", status);
     goto done;
   }
   if (!a.quiet)
@@ -511,16 +551,20 @@ int main(int argc, char **argv) {
         bi[i] = in[i].data;
       } else { /* fewer rows than a batch: pad once */
         size_t bytes = (size_t)numel(&s->inputs[i]) * qrt_dtype_size((qrt_dtype_t)s->inputs[i].dtype);
-        scratchIn[i] = calloc(1, bytes);
+        if (!(scratchIn[i] = calloc(1, bytes ? bytes : 1))) goto benchOom;
         memcpy(scratchIn[i], in[i].data,
                (size_t)qrt_array_numel(&in[i]) * qrt_dtype_size(in[i].dtype));
         bi[i] = scratchIn[i];
       }
     }
-    for (int i = 0; i < s->numOutputs; ++i)
-      bo[i] = malloc((size_t)numel(&s->outputs[i]) * qrt_dtype_size((qrt_dtype_t)s->outputs[i].dtype));
+    memset(bo, 0, sizeof bo);
+    for (int i = 0; i < s->numOutputs; ++i) {
+      size_t bytes = (size_t)numel(&s->outputs[i]) * qrt_dtype_size((qrt_dtype_t)s->outputs[i].dtype);
+      if (!(bo[i] = malloc(bytes ? bytes : 1))) goto benchOom;
+    }
     for (int w = 0; w < a.warmup; ++w) modelRun(&m, bi, bo);
     double *t = malloc(sizeof(double) * (size_t)a.bench);
+    if (!t) goto benchOom;
     for (int r = 0; r < a.bench; ++r) {
       double s0 = nowMs();
       modelRun(&m, bi, bo);
@@ -534,6 +578,13 @@ int main(int argc, char **argv) {
     free(t);
     for (int i = 0; i < MAX_IO; ++i) free(scratchIn[i]);
     for (int i = 0; i < s->numOutputs; ++i) free(bo[i]);
+    if (0) {
+    benchOom:
+      for (int i = 0; i < MAX_IO; ++i) free(scratchIn[i]);
+      for (int i = 0; i < s->numOutputs; ++i) free(bo[i]);
+      fprintf(stderr, "qo-run: error: out of memory for the --bench buffers\n");
+      goto done;
+    }
   }
 
   /* Outputs. */
@@ -547,8 +598,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, "qo-run: error: no output %s%s\n", nm[0] ? "named " : "number ", nm[0] ? nm : "");
       goto done;
     }
-    if (qrt_npy_write(p, &out[slot]) != QRT_OK) {
-      fprintf(stderr, "qo-run: error: cannot write '%s'\n", p);
+    if (qrt_npy_save(p, &out[slot], msg, sizeof msg) != QRT_OK) {
+      fprintf(stderr, "qo-run: error: %s\n", msg[0] ? msg : "cannot write the output");
       goto done;
     }
   }
@@ -560,8 +611,8 @@ int main(int argc, char **argv) {
         clean[k++] = (*c == '/' || *c == ' ') ? '_' : *c;
       clean[k] = 0;
       snprintf(path, sizeof path, "%s/%s.npy", a.outputDir, clean[0] ? clean : "output");
-      if (qrt_npy_write(path, &out[i]) != QRT_OK) {
-        fprintf(stderr, "qo-run: error: cannot write '%s'\n", path);
+      if (qrt_npy_save(path, &out[i], msg, sizeof msg) != QRT_OK) {
+        fprintf(stderr, "qo-run: error: %s\n", msg[0] ? msg : "cannot write the output");
         goto done;
       }
     }

@@ -11,6 +11,7 @@
 #include "mlir-c/BuiltinAttributes.h"
 #include "quant-opt/qrt.h"
 #include "quant-opt/qrt_calib.h"
+#include "support/output.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ typedef struct Options {
   const char *postPipeline;  /* after calibration, e.g. quant-lower-int */
   const char *entry;
   const char *header;
+  const char *kernels;       /* --kernels */
+  const char *targetCPU;     /* --target-cpu */
   EmitKind emit;
   int splitInputFile;
   int printAfterAll, printBeforeAll;
@@ -142,16 +145,9 @@ static int parseArgs(int argc, char **argv, Options *o) {
                (v = flagValue(argc, argv, &i, "-p"))) {
       o->pipeline = v;
     } else if ((v = flagValue(argc, argv, &i, "--kernels"))) {
-      if (qoSetKernelOptions(v) != 0) {
-        fprintf(stderr, "quant-opt: error: bad --kernels options '%s'\n", v);
-        return -1;
-      }
+      o->kernels = v;
     } else if ((v = flagValue(argc, argv, &i, "--target-cpu"))) {
-      if (!*v || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(v)) {
-        fprintf(stderr, "quant-opt: error: bad --target-cpu '%s' (an LLVM CPU name, e.g. x86-64-v3)\n", v);
-        return -1;
-      }
-      if (strcmp(v, "host")) qoSetTargetCPU(v);
+      o->targetCPU = v;
     } else if ((v = flagValue(argc, argv, &i, "--emit-header"))) {
       o->header = v;
     } else if ((v = flagValue(argc, argv, &i, "--emit"))) {
@@ -277,32 +273,6 @@ static void bufPuts(Buf *b, const char *s) {
   bufAppend(mlirStringRefCreateFromCString(s), b);
 }
 
-static int writeAtomically(const char *path, const Buf *b) {
-  if (!strcmp(path, "-")) {
-    fwrite(b->data, 1, b->size, stdout);
-    return fflush(stdout) == 0 ? 0 : -1;
-  }
-  size_t n = strlen(path) + 16;
-  char *tmp = malloc(n);
-  if (!tmp) return -1;
-  snprintf(tmp, n, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    free(tmp);
-    return -1;
-  }
-  FILE *f = fdopen(fd, "w");
-  int ok = f && fwrite(b->data, 1, b->size, f) == b->size;
-  if (f) ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    unlink(tmp);
-    free(tmp);
-    return -1;
-  }
-  free(tmp);
-  return 0;
-}
-
 static int moduleHasFuncs(MlirModule m) {
   MlirBlock body = mlirModuleGetBody(m);
   for (MlirOperation op = mlirBlockGetFirstOperation(body); !mlirOperationIsNull(op);
@@ -351,8 +321,10 @@ static int runPipeline(MlirContext ctx, MlirModule m, const char *pipeline, cons
 /* --calibrate / --calibration-table: collect statistics (writing the table),
  * then write the chosen method's parameters into the Q-DQ types. */
 static int calibrateAndApply(MlirContext ctx, MlirModule m, const Options *o) {
-  const char *table = o->table ? o->table : "calibration.json";
+  (void)ctx;
+  const char *tablePath = o->table ? o->table : "calibration.json";
   char msg[1024];
+  qrt_calib_table_t *t = NULL;
   if (o->numCalibrate) {
     qrt_array_t in[16];
     memset(in, 0, sizeof in);
@@ -367,39 +339,32 @@ static int calibrateAndApply(MlirContext ctx, MlirModule m, const Options *o) {
     qrt_calib_config_t cfg;
     qrt_calib_config_init(&cfg);
     if (o->percentile > 0) cfg.percentile = o->percentile;
-    qrt_calib_table_t *t = NULL;
     char *err = NULL;
     if (mlirLogicalResultIsFailure(qoCalibrate(m, in, o->numCalibrate, &cfg, 1, &t, &err))) {
       fprintf(stderr, "%s: error: calibration failed: %s\n", o->input, err ? err : "?");
       free(err);
       goto out;
     }
-    if (qrt_calib_table_write(t, table, msg, sizeof msg) != QRT_OK) {
+    if (qrt_calib_table_write(t, tablePath, msg, sizeof msg) != QRT_OK) {
       fprintf(stderr, "quant-opt: error: %s\n", msg);
-      qrt_calib_table_destroy(t);
       goto out;
     }
     fprintf(stderr, "calibration: %zu quantization points, table written to %s\n",
-            qrt_calib_table_size(t), table);
-    qrt_calib_table_destroy(t);
+            qrt_calib_table_size(t), tablePath);
     rc = 0;
   out:
     for (int i = 0; i < o->numCalibrate; ++i) qrt_array_free(&in[i]);
-    if (rc) return rc;
+    if (rc) {
+      qrt_calib_table_destroy(t);
+      return rc;
+    }
+  } else if (qrt_calib_table_read(tablePath, &t, msg, sizeof msg) != QRT_OK) {
+    fprintf(stderr, "%s: error: %s\n", o->input, msg);
+    return -1;
   }
-  char pipeline[4400];
-  snprintf(pipeline, sizeof pipeline, "builtin.module(quant-apply-calibration{table='%s' method=%s})",
-           table, o->method);
-  MlirPassManager pm = mlirPassManagerCreateOnOperation(ctx, mlirStringRefCreateFromCString("builtin.module"));
-  char *err = NULL;
-  MlirLogicalResult r = qoParsePassPipeline(pm, pipeline, &err);
-  if (mlirLogicalResultIsFailure(r)) {
-    fprintf(stderr, "quant-opt: error: %s\n", err ? err : "?");
-    free(err);
-  } else {
-    r = mlirPassManagerRunOnOp(pm, mlirModuleGetOperation(m));
-  }
-  mlirPassManagerDestroy(pm);
+  MlirLogicalResult r = qoApplyCalibration(
+      m, t, (qrt_calib_method_t)qrt_calib_method_from_name(o->method), tablePath);
+  qrt_calib_table_destroy(t);
   return mlirLogicalResultIsSuccess(r) ? 0 : -1;
 }
 
@@ -497,7 +462,20 @@ int main(int argc, char **argv) {
   }
   int errors = 0;
   qoAttachDiagnosticPrinter(ctx, stderr, o.input, &errors);
-  if (o.remarks) qoSetRemarkHandler(printRemark, (void *)o.input);
+  if (o.remarks) qoContextSetRemarkHandler(ctx, printRemark, (void *)o.input);
+  char *kerr = NULL;
+  if (o.kernels && mlirLogicalResultIsFailure(qoContextSetKernelOptions(ctx, o.kernels, &kerr))) {
+    fprintf(stderr, "quant-opt: error: bad --kernels '%s': %s\n", o.kernels, kerr ? kerr : "?");
+    free(kerr);
+    qoContextDestroy(ctx);
+    return 2;
+  }
+  if (o.targetCPU && mlirLogicalResultIsFailure(qoContextSetTargetCPU(ctx, o.targetCPU))) {
+    fprintf(stderr, "quant-opt: error: bad --target-cpu '%s' (an LLVM CPU name, e.g. x86-64-v3)\n",
+            o.targetCPU);
+    qoContextDestroy(ctx);
+    return 2;
+  }
   qoOnnxImportOptions onnx = {o.shapes, o.numShapes, o.entry, o.batch};
   Buf out = {0};
   int failed = 0;
@@ -550,8 +528,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   int rc = 0;
-  if ((o.emit == EMIT_MLIR || o.emit == EMIT_LLVM) && writeAtomically(o.output, &out) != 0) {
-    fprintf(stderr, "quant-opt: error: cannot write '%s'\n", o.output);
+  char werr[1200];
+  if ((o.emit == EMIT_MLIR || o.emit == EMIT_LLVM) &&
+      qoWriteFile(o.output, out.data, out.size, werr, sizeof werr) != 0) {
+    fprintf(stderr, "quant-opt: error: %s\n", werr);
     rc = 1;
   }
   free(out.data);

@@ -35,7 +35,7 @@
 // VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI: arith.shrsi {{.*}} : vector<8xi64>
 // VNNI: vector.maskedstore
-// VNNI-NOT: qo_isa
+// VNNI-NOT: qrt_kernel_isa
 
 // PORTABLE: func.func private @qo_conv0(
 // PORTABLE-NOT: target_features
@@ -48,17 +48,23 @@
 // AUTO-DAG: func.func private @qo_conv0_avx_vnni(
 // AUTO-DAG: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"
 // AUTO-DAG: func.func private @qo_conv0_portable(
-// AUTO-DAG: func.func private @qo_isa() -> i32
-// AUTO-DAG: llvm.inline_asm has_side_effects "cpuid"
-// AUTO-DAG: llvm.call @getenv
+// The dispatcher calls the runtime's ISA selection (runtime/cpu.c) and picks a
+// body by equality: it never reaches a body the selection did not name.
+// AUTO-DAG: func.func private @qrt_kernel_isa() -> i32
+// AUTO-DAG: %[[ISA:.*]] = call @qrt_kernel_isa() : () -> i32
+// AUTO-DAG: arith.cmpi eq, %[[ISA]], %{{.*}} : i32
+// AUTO-NOT: arith.cmpi sge, %[[ISA]]
 
 // OFF-NOT: qo_conv
 
 // DRVPORT: llvm.func @qo_conv0(
 // DRVPORT-NOT: vpdpbusd
 // DRVPORT-NOT: omp.
-// DRVPORT-NOT: qo_isa
-// DRVBAD: error: invalid pipeline: quant-x86-kernels: isa must be one of auto, avx512-vnni, avx-vnni, avx2, portable, off
+// DRVPORT-NOT: qrt_kernel_isa
+// DRVBAD: quant-opt: error: bad --kernels 'isa=bogus': isa must be auto, avx512-vnni, avx-vnni, avx2, portable or off, not 'bogus'
+// An explicit pass option overrides the context's --kernels (here: off).
+// RUN: %quant_opt %s --kernels=off -p 'builtin.module(quant-x86-kernels{isa=portable})' --remarks 2>&1 | FileCheck %s --check-prefix=OVERRIDE
+// OVERRIDE: remark: int8 conv2d -> @qo_conv0
 // DRVBAD2: quant-x86-kernels: fp32 must be true or false
 
 func.func @forward(%x: tensor<1x5x6x3xi8>) -> (tensor<1x5x6x17xi8>, tensor<1x5x6x17xi32>, tensor<1x5x6x4xi32>) {
