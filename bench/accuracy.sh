@@ -43,7 +43,7 @@ for dir in "$@"; do
     sch=${scheme%-*} dt=${scheme#*-}
     prep="builtin.module(func.func(quant-fold-batchnorm,quant-insert-qdq{activation-scheme=$sch activation-dtype=$dt}))"
     $QO "$MODEL" --batch=64 -p "$prep" --calibrate "$DATA/calib_images.npy" \
-        --calibration-table "$OUT/table-$scheme.json" -o /dev/null 2>/dev/null
+        --calibration-table "$OUT/table-$scheme.json" -o "$OUT/qdq-$scheme.mlir" 2>/dev/null
     for m in $METHODS; do
       $QO "$MODEL" --batch=64 -p "$prep" --calibration-table "$OUT/table-$scheme.json" --calib-method "$m" \
           --post-pipeline quant-lower-int -o "$OUT/int8-$scheme-$m.mlir"

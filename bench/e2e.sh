@@ -94,7 +94,7 @@ for m in $MODELS; do
   if stale "$D/table.json" "$QO" "$model" "$DATA/calib_images.npy"; then
     log "$m: calibrating (quant-prepare, 512 training images)"
     $QO "$model" --batch=64 -p quant-prepare --calibrate "$DATA/calib_images.npy" \
-        --calibration-table "$D/tmp-table.json" -o /dev/null
+        --calibration-table "$D/tmp-table.json" -o "$D/qdq-calibrated.mlir"
     mv "$D/tmp-table.json" "$D/table.json"
   fi
   for b in $(echo 64 $BATCHES | tr ' ' '\n' | sort -un); do

@@ -3,20 +3,52 @@
  * The lowered entry point has the C interface
  *   void _mlir_ciface_<f>(memref_desc *in0, ..., memref_desc *out0, ...)
  * (results became out-parameters during lowering). We build one strided
- * memref descriptor per buffer and call it with InvokePacked. */
+ * memref descriptor per buffer and call it with InvokePacked.
+ *
+ * MLIR's ExecutionEngine (as Debian builds it) attaches LLVM's perf JIT
+ * listener, which writes a jitdump file of every JIT-compiled function into
+ * $JITDUMPDIR/.debug/jit (default: the temporary folder) and leaves it
+ * there: megabytes per process, written on every run. Unless the user set
+ * JITDUMPDIR (they want those dumps), the first JIT of the process makes the
+ * listener (a process-wide singleton) start with a folder it cannot create,
+ * so it stays inert; the one line it prints about that is discarded. */
 #include "quant-opt/compiler.h"
 #include "quant-opt/qrt_cpu.h"
 
 #include "mlir-c/ExecutionEngine.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* runtime/memref.c */
 void memrefCopy(int64_t elemSize, void *src, void *dst);
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *ptr);
+
+static MlirContext gQuietCtx;
+static pthread_once_t gQuietOnce = PTHREAD_ONCE_INIT;
+
+/* Runs once per process, before the first real engine (see above). */
+static void quietPerfListener(void) {
+  if (getenv("JITDUMPDIR")) return;
+  setenv("JITDUMPDIR", "/dev/null", 1); /* /dev/null/.debug cannot be created */
+  fflush(stderr);
+  int saved = dup(2), devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (saved >= 0 && devnull >= 0) dup2(devnull, 2);
+  MlirModule empty = mlirModuleCreateEmpty(mlirLocationUnknownGet(gQuietCtx));
+  MlirExecutionEngine ee = mlirExecutionEngineCreate(empty, 0, 0, NULL, false, false);
+  if (!mlirExecutionEngineIsNull(ee)) mlirExecutionEngineDestroy(ee);
+  mlirModuleDestroy(empty);
+  if (saved >= 0 && devnull >= 0) dup2(saved, 2);
+  if (saved >= 0) close(saved);
+  if (devnull >= 0) close(devnull);
+  unsetenv("JITDUMPDIR");
+}
 
 struct qoJit {
   MlirExecutionEngine ee;
@@ -28,6 +60,8 @@ qoJit *qoJitCreate(MlirModule lowered, const qoSignature *sig, int optLevel,
   qoJit *j = calloc(1, sizeof *j);
   if (!j) return NULL;
   j->sig = *sig;
+  gQuietCtx = mlirModuleGetContext(lowered);
+  pthread_once(&gQuietOnce, quietPerfListener);
   /* The generated kernels' threads call into LLVM's OpenMP runtime. */
   MlirStringRef libs[1] = {mlirStringRefCreateFromCString(QO_LIBOMP_PATH)};
   j->ee = mlirExecutionEngineCreate(lowered, optLevel, 1, libs, false, false);

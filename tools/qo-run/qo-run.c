@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,7 @@ static void stopKernelThreads(void) {
 }
 
 int main(int argc, char **argv) {
+  signal(SIGXFSZ, SIG_IGN); /* ulimit -f: a write error, not a kill */
   Args a;
   if (parseArgs(argc, argv, &a) != 0) return 2;
   /* Kernel threads: OpenMP reads this when the model first runs. */

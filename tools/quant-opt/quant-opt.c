@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef enum { EMIT_MLIR, EMIT_LLVM, EMIT_OBJ, EMIT_SHARED } EmitKind;
@@ -416,7 +418,11 @@ static int processModule(MlirContext ctx, MlirModule m, const Options *o, Buf *o
                       "not one already lowered to LLVM\n", o->input);
       return -1;
     }
-    char *h = o->header ? strdup(o->header) : defaultHeaderPath(o->output);
+    /* The default header sits beside a library file; a library written to a
+     * device or FIFO (-o /dev/null) gets none unless --emit-header asks. */
+    struct stat st;
+    int special = stat(o->output, &st) == 0 && !S_ISREG(st.st_mode);
+    char *h = o->header ? strdup(o->header) : special ? NULL : defaultHeaderPath(o->output);
     r = qoEmitSharedLibrary(m, &sig, o->output, h, &err);
     free(h);
   }
@@ -453,6 +459,9 @@ static void printRemark(MlirLocation loc, const char *msg, void *ud) {
 }
 
 int main(int argc, char **argv) {
+  /* A file-size limit (ulimit -f) is a write error to report, not a kill
+   * that would leave a temporary file behind. */
+  signal(SIGXFSZ, SIG_IGN);
   Options o;
   if (parseArgs(argc, argv, &o) != 0) return 2;
   MlirContext ctx = qoContextCreate();
