@@ -67,7 +67,8 @@ const char *qoGetLowerToLLVMPipeline(void) { return kNamed[0].pipeline; }
 
 typedef struct Parser {
   char **error;
-  int depth;
+  int depth;   /* named pipelines being expanded */
+  int nesting; /* op(...) levels */
 } Parser;
 
 static void fail(Parser *p, const char *fmt, ...) {
@@ -118,9 +119,9 @@ static void collectErr(MlirStringRef s, void *ud) {
   e->msg = m;
 }
 
-static int parseElements(Parser *p, MlirOpPassManager opm, const char *s, size_t n);
+static int parseElements(Parser *p, MlirOpPassManager opm, const char *anchor, const char *s, size_t n);
 
-static int addNamed(Parser *p, MlirOpPassManager opm, const qoNamedPipeline *np) {
+static int addNamed(Parser *p, MlirOpPassManager opm, const char *opAnchor, const qoNamedPipeline *np) {
   if (++p->depth > 16) {
     fail(p, "named pipeline '%s' expands recursively", np->name);
     return -1;
@@ -130,14 +131,14 @@ static int addNamed(Parser *p, MlirOpPassManager opm, const qoNamedPipeline *np)
   const char *anchor = "builtin.module(";
   int rc;
   if (strncmp(t, anchor, strlen(anchor)) == 0 && t[n - 1] == ')')
-    rc = parseElements(p, opm, t + strlen(anchor), n - strlen(anchor) - 1);
+    rc = parseElements(p, opm, opAnchor, t + strlen(anchor), n - strlen(anchor) - 1);
   else
-    rc = parseElements(p, opm, t, n);
+    rc = parseElements(p, opm, opAnchor, t, n);
   --p->depth;
   return rc;
 }
 
-static int parseElement(Parser *p, MlirOpPassManager opm, const char *s, size_t n) {
+static int parseElement(Parser *p, MlirOpPassManager opm, const char *anchor, const char *s, size_t n) {
   size_t i = 0;
   while (i < n && isspace((unsigned char)s[i])) ++i;
   size_t ns = i;
@@ -157,10 +158,21 @@ static int parseElement(Parser *p, MlirOpPassManager opm, const char *s, size_t 
       return -1;
     }
     char opname[128];
+    if (nlen >= sizeof opname || !memchr(name, '.', nlen)) {
+      fail(p, "'%.*s(...)' does not name an operation (dialect.op) to nest passes under", (int)(nlen > 60 ? 60 : nlen),
+           name);
+      return -1;
+    }
+    if (++p->nesting > 32) {
+      fail(p, "pipeline nested more than 32 levels deep");
+      return -1;
+    }
     snprintf(opname, sizeof opname, "%.*s", (int)nlen, name);
     MlirOpPassManager nested =
         mlirOpPassManagerGetNestedUnder(opm, mlirStringRefCreateFromCString(opname));
-    return parseElements(p, nested, s + i + 1, (size_t)close - i - 1);
+    int rc = parseElements(p, nested, opname, s + i + 1, (size_t)close - i - 1);
+    --p->nesting;
+    return rc;
   }
   const char *opts = "";
   size_t optsLen = 0;
@@ -178,9 +190,23 @@ static int parseElement(Parser *p, MlirOpPassManager opm, const char *s, size_t 
   }
   const qoPassDef *def = qoLookupPass(name, nlen);
   if (def) {
+    /* A pass runs on its anchor op: a func.func pass at module level is
+     * nested for the user (as if written func.func(pass)); any other
+     * mismatch is an error (MLIR would abort). */
+    MlirOpPassManager target = opm;
+    if (strcmp(def->anchor, anchor) != 0) {
+      if (!strcmp(anchor, "builtin.module") && !strcmp(def->anchor, "func.func")) {
+        target = mlirOpPassManagerGetNestedUnder(opm, mlirStringRefCreateFromCString("func.func"));
+      } else {
+        fail(p, "pass '%s' runs on '%s' ops and cannot be nested inside '%s(...)'%s", def->argument,
+             def->anchor, anchor,
+             !strcmp(def->anchor, "builtin.module") ? "; use it at the top level of the pipeline" : "");
+        return -1;
+      }
+    }
     MlirPass pass = qoCreatePass(def, opts, optsLen, p->error);
     if (!pass.ptr) return -1;
-    mlirOpPassManagerAddOwnedPass(opm, pass);
+    mlirOpPassManagerAddOwnedPass(target, pass);
     return 0;
   }
   char nm[128];
@@ -191,7 +217,12 @@ static int parseElement(Parser *p, MlirOpPassManager opm, const char *s, size_t 
       fail(p, "named pipeline '%s' takes no options", nm);
       return -1;
     }
-    return addNamed(p, opm, np);
+    if (strcmp(anchor, "builtin.module") != 0) {
+      fail(p, "named pipeline '%s' runs on the whole module and cannot be nested inside '%s(...)'; "
+              "use it at the top level of the pipeline", nm, anchor);
+      return -1;
+    }
+    return addNamed(p, opm, anchor, np);
   }
   UpstreamErr ue = {0};
   MlirLogicalResult r = mlirOpPassManagerAddPipeline(
@@ -208,7 +239,7 @@ static int parseElement(Parser *p, MlirOpPassManager opm, const char *s, size_t 
   return 0;
 }
 
-static int parseElements(Parser *p, MlirOpPassManager opm, const char *s, size_t n) {
+static int parseElements(Parser *p, MlirOpPassManager opm, const char *anchor, const char *s, size_t n) {
   size_t start = 0;
   int depth = 0;
   char quote = 0;
@@ -231,7 +262,7 @@ static int parseElements(Parser *p, MlirOpPassManager opm, const char *s, size_t
       size_t a = start, b = k;
       while (a < b && isspace((unsigned char)s[a])) ++a;
       if (a < b) {
-        if (parseElement(p, opm, s + a, b - a) != 0) return -1;
+        if (parseElement(p, opm, anchor, s + a, b - a) != 0) return -1;
         any = 1;
       } else if (k < n) {
         fail(p, "empty element in pipeline");
@@ -251,7 +282,7 @@ static int parseElements(Parser *p, MlirOpPassManager opm, const char *s, size_t
 MlirLogicalResult qoParsePassPipeline(MlirPassManager pm, const char *pipeline,
                                       char **error) {
   *error = NULL;
-  Parser p = {error, 0};
+  Parser p = {error, 0, 0};
   MlirOpPassManager opm = mlirPassManagerGetAsOpPassManager(pm);
   const char *s = pipeline;
   size_t n = strlen(s);
@@ -270,6 +301,6 @@ MlirLogicalResult qoParsePassPipeline(MlirPassManager pm, const char *pipeline,
     fail(&p, "malformed pipeline '%s'", pipeline);
     return mlirLogicalResultFailure();
   }
-  return parseElements(&p, opm, s, n) == 0 ? mlirLogicalResultSuccess()
+  return parseElements(&p, opm, "builtin.module", s, n) == 0 ? mlirLogicalResultSuccess()
                                            : mlirLogicalResultFailure();
 }

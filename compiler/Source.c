@@ -5,6 +5,7 @@
  * way mlir-opt does, keeping line numbers unchanged. */
 #include "quant-opt/compiler.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,32 +28,95 @@ static const char *firstToken(const char *p, const char *end) {
   return p;
 }
 
+/* MLIR's parser recurses once per nesting level of regions, attributes and
+ * types; tens of thousands of levels overflow the stack. Real IR stays far
+ * below this limit. */
+enum { MAX_NESTING = 1000 };
+
+/* Finds the first place where brackets ({ ( [ and the < of type and
+ * attribute parameters) nest deeper than MAX_NESTING, outside comments and
+ * string literals. Returns 1 and its line and column, else 0. */
+static int tooDeep(const char *p, const char *end, int *line, int *col) {
+  int depth = 0, ln = 1;
+  const char *lineStart = p;
+  for (const char *c = p; c < end; ++c) {
+    switch (*c) {
+    case '\n':
+      ++ln;
+      lineStart = c + 1;
+      break;
+    case '/':
+      if (c + 1 < end && c[1] == '/')
+        while (c + 1 < end && c[1] != '\n') ++c;
+      break;
+    case '"':
+      for (++c; c < end && *c != '"'; ++c) {
+        if (*c == '\\' && c + 1 < end) ++c;
+        else if (*c == '\n') ++ln, lineStart = c + 1;
+      }
+      break;
+    case '{': case '(': case '[': case '<':
+      /* '<' opens parameters after a keyword (tensor<, dense<), not in "<=". */
+      if (*c == '<' && (c == p || !(c[-1] == '_' || c[-1] == '.' || (c[-1] >= 'a' && c[-1] <= 'z') ||
+                                    (c[-1] >= 'A' && c[-1] <= 'Z') || (c[-1] >= '0' && c[-1] <= '9'))))
+        break;
+      if (++depth > MAX_NESTING) {
+        *line = ln;
+        *col = (int)(c - lineStart) + 1;
+        return 1;
+      }
+      break;
+    case '}': case ')': case ']':
+      if (depth > 0) --depth;
+      break;
+    case '>':
+      if (depth > 0 && !(c > p && c[-1] == '-')) --depth; /* not the arrow "->" */
+      break;
+    }
+  }
+  return 0;
+}
+
 MlirModule qoParseSource(MlirContext ctx, const char *text, size_t length,
                          const char *bufferName) {
   const char *end = text + length;
+  int line, col;
+  if (tooDeep(text, end, &line, &col)) {
+    MlirLocation loc = mlirLocationFileLineColGet(ctx, S(bufferName), (unsigned)line, (unsigned)col);
+    char msg[128];
+    snprintf(msg, sizeof msg, "the input nests more than %d levels deep here; refusing to parse it",
+             MAX_NESTING);
+    mlirEmitError(loc, msg);
+    return (MlirModule){NULL};
+  }
   const char *t = firstToken(text, end);
   int hasModule = (end - t >= 6 && strncmp(t, "module", 6) == 0) ||
                   (end - t >= 14 && strncmp(t, "builtin.module", 14) == 0);
-  MlirOperation op;
-  if (hasModule) {
-    op = mlirOperationCreateParse(ctx, (MlirStringRef){text, length}, S(bufferName));
-  } else {
-    /* Insert "module { " before the first significant token: line numbers
-     * stay exact (that one line's columns shift by 9). */
-    size_t at = (size_t)(t - text);
-    char *buf = malloc(length + 16);
-    if (!buf) return (MlirModule){NULL};
-    size_t n = at;
-    memcpy(buf, text, at);
+  /* The parser reads up to a NUL terminator, not `length`: always parse a
+   * terminated copy. Without a top-level module, insert "module { " before
+   * the first significant token: line numbers stay exact (that one line's
+   * columns shift by 9). */
+  size_t at = hasModule ? 0 : (size_t)(t - text);
+  char *buf = malloc(length + 16);
+  if (!buf) {
+    mlirEmitError(mlirLocationUnknownGet(ctx), "out of memory");
+    return (MlirModule){NULL};
+  }
+  size_t n = at;
+  memcpy(buf, text, at);
+  if (!hasModule) {
     memcpy(buf + n, "module { ", 9);
     n += 9;
-    memcpy(buf + n, text + at, length - at);
-    n += length - at;
+  }
+  memcpy(buf + n, text + at, length - at);
+  n += length - at;
+  if (!hasModule) {
     memcpy(buf + n, "\n}\n", 3);
     n += 3;
-    op = mlirOperationCreateParse(ctx, (MlirStringRef){buf, n}, S(bufferName));
-    free(buf);
   }
+  buf[n] = 0;
+  MlirOperation op = mlirOperationCreateParse(ctx, (MlirStringRef){buf, n}, S(bufferName));
+  free(buf);
   if (mlirOperationIsNull(op)) return (MlirModule){NULL};
   MlirModule m = mlirModuleFromOperation(op);
   if (mlirModuleIsNull(m)) {

@@ -444,7 +444,10 @@ static int lowerCompute(Ctx *c, MlirOperation op) {
   for (int64_t k = 0; k < C && !bad; ++k) {
     double sAcc = in->scale * (float)wScale(wq, perAxis ? k : 0);
     double b = nearbyint(bias[k] / sAcc);
-    if (!(fabs(b) <= 2147483647.0)) bad = 1;
+    if (!(fabs(b) <= 2147483647.0)) { /* checked before converting: out of range is UB */
+      bad = 1;
+      break;
+    }
     bi[k] = (int32_t)b;
     if (k < nch && fixedPoint(sAcc / outScale, &mult[k], &shift[k])) bad = 2;
   }
@@ -599,8 +602,10 @@ static MlirValue finishOutput(MlirOperation at, MlirLocation loc, MlirValue y, c
   if (clamp.ptr) {
     double fmin_ = qoGetFloatAttr(clamp, "min_val", -FLT_MAX), fmax_ = qoGetFloatAttr(clamp, "max_val", FLT_MAX);
     double l = out->zp + nearbyint(fmin_ / out->scale), h = out->zp + nearbyint(fmax_ / out->scale);
-    if (l > lo) lo = (int)l;
-    if (h < hi) hi = (int)h;
+    /* Compare in double; convert only values inside [lo, hi] (a tiny scale
+     * makes these huge). */
+    if (l > lo) lo = l >= hi ? hi : (int)l;
+    if (h < hi) hi = h <= lo ? lo : (int)h;
   }
   return (lo > -128 || hi < 127) ? clampI8(at, loc, y, lo, hi) : y;
 }

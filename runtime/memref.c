@@ -64,9 +64,13 @@ void memrefCopy(int64_t elemSize, qrt_unranked_memref *src,
  * order, on every call; freeing them to malloc returned large blocks to the
  * kernel and the next call paid page faults for all of them (measured: half
  * of a MobileNetV2 batch-64 run). So freed blocks go to a small per-thread
- * cache and are reused when the same size is asked for again. Every block
- * is 64-byte aligned at least; two words before the returned pointer hold
- * its size and the offset back to the malloc'd base. */
+ * cache and are reused when the same size is asked for again. A thread's
+ * cache is released when the thread exits (a pthread key destructor), so
+ * short-lived threads calling a model do not leak; the model library's own
+ * destructor releases the calling thread's cache and the key on dlclose.
+ * Every block is 64-byte aligned at least; two words before the returned
+ * pointer hold its size and the offset back to the malloc'd base. */
+#include <pthread.h>
 #include <stdlib.h>
 
 enum { QRT_CACHE_BLOCKS = 64 };
@@ -74,16 +78,64 @@ typedef struct {
   char *ptr;
   size_t size;
 } qrt_block;
-static _Thread_local qrt_block qrt_cache[QRT_CACHE_BLOCKS];
-static _Thread_local int qrt_cached, qrt_next_evict;
+typedef struct {
+  qrt_block blocks[QRT_CACHE_BLOCKS];
+  int cached;
+  unsigned next_evict;
+} qrt_block_cache;
+
+static pthread_key_t qrt_cache_key;
+static pthread_once_t qrt_cache_once = PTHREAD_ONCE_INIT;
+static int qrt_cache_key_ok;
+static _Thread_local qrt_block_cache *qrt_cache_tls;
+
+static void qrt_block_release(char *p) { free(p - ((size_t *)(void *)p - 2)[1]); }
+
+static void qrt_cache_release(void *arg) {
+  qrt_block_cache *c = arg;
+  for (int i = 0; i < c->cached; ++i) qrt_block_release(c->blocks[i].ptr);
+  free(c);
+  qrt_cache_tls = NULL;
+}
+
+static void qrt_cache_init(void) {
+  qrt_cache_key_ok = pthread_key_create(&qrt_cache_key, qrt_cache_release) == 0;
+}
+
+/* This thread's cache, created on first use; NULL if that fails (the
+ * allocator then works without a cache). */
+static qrt_block_cache *qrt_cache_get(void) {
+  qrt_block_cache *c = qrt_cache_tls;
+  if (c) return c;
+  pthread_once(&qrt_cache_once, qrt_cache_init);
+  if (!qrt_cache_key_ok || !(c = calloc(1, sizeof *c))) return NULL;
+  if (pthread_setspecific(qrt_cache_key, c) != 0) {
+    free(c);
+    return NULL;
+  }
+  return qrt_cache_tls = c;
+}
+
+__attribute__((destructor)) static void qrt_cache_fini(void) {
+  if (!qrt_cache_key_ok) return;
+  qrt_block_cache *c = qrt_cache_tls;
+  if (c) {
+    pthread_setspecific(qrt_cache_key, NULL);
+    qrt_cache_release(c);
+  }
+  pthread_key_delete(qrt_cache_key);
+  qrt_cache_key_ok = 0;
+}
 
 static void *qrt_alloc_aligned(size_t alignment, size_t size) {
   if (alignment < 64) alignment = 64;
+  if (size > ((size_t)-1 >> 2)) return NULL;
   size = (size + 63) & ~(size_t)63;
-  for (int i = 0; i < qrt_cached; ++i) {
-    if (qrt_cache[i].size == size && ((uintptr_t)qrt_cache[i].ptr & (alignment - 1)) == 0) {
-      char *p = qrt_cache[i].ptr;
-      qrt_cache[i] = qrt_cache[--qrt_cached];
+  qrt_block_cache *c = qrt_cache_get();
+  for (int i = 0; c && i < c->cached; ++i) {
+    if (c->blocks[i].size == size && ((uintptr_t)c->blocks[i].ptr & (alignment - 1)) == 0) {
+      char *p = c->blocks[i].ptr;
+      c->blocks[i] = c->blocks[--c->cached];
       return p;
     }
   }
@@ -106,11 +158,15 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
 void _mlir_memref_to_llvm_free(void *ptr) {
   if (!ptr) return;
   size_t *h = (size_t *)ptr - 2;
-  if (qrt_cached == QRT_CACHE_BLOCKS) { /* full: drop one, round robin */
-    int k = qrt_next_evict++ % QRT_CACHE_BLOCKS;
-    char *old = qrt_cache[k].ptr;
-    free(old - ((size_t *)(void *)old - 2)[1]);
-    qrt_cache[k] = qrt_cache[--qrt_cached];
+  qrt_block_cache *c = qrt_cache_get();
+  if (!c) {
+    qrt_block_release(ptr);
+    return;
   }
-  qrt_cache[qrt_cached++] = (qrt_block){(char *)ptr, h[0]};
+  if (c->cached == QRT_CACHE_BLOCKS) { /* full: drop one, round robin */
+    int k = (int)(c->next_evict++ % QRT_CACHE_BLOCKS);
+    qrt_block_release(c->blocks[k].ptr);
+    c->blocks[k] = c->blocks[--c->cached];
+  }
+  c->blocks[c->cached++] = (qrt_block){(char *)ptr, h[0]};
 }

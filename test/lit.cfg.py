@@ -14,6 +14,7 @@ config.environment["PATH"] = os.pathsep.join(
     [config.qo_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.substitutions.append(("%quant_opt", os.path.join(config.qo_tools_dir, "quant-opt")))
 config.substitutions.append(("%qo_run", os.path.join(config.qo_tools_dir, "qo-run")))
+config.substitutions.append(("%qo_model_threads", os.path.join(config.qo_tools_dir, "qo-model-threads")))
 config.substitutions.append(("%qo_int8_ref", os.path.join(config.qo_tools_dir, "qo-int8-ref")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%examples", os.path.join(config.qo_src_root, "examples")))
