@@ -8,11 +8,14 @@
  * of passes/ContextConfig.c and dies with qoContextDestroy. */
 #include "quant-opt/compiler.h"
 #include "passes/ContextConfig.h"
+#include "compiler/Internal.h"
 
 #include "mlir-c/Dialect/IRDL.h"
 #include "mlir-c/RegisterEverything.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,35 +109,47 @@ void qoContextSetRemarkHandler(MlirContext ctx, qoRemarkHandler handler, void *u
 
 /*===--- Diagnostics ------------------------------------------------------===*/
 
+/* Where diagnostics go: a stream, or a text buffer (the embedding API). */
 typedef struct {
-  FILE *out;
-  char file[512];
-  int *errorCount;
-} Printer;
+  FILE *f;
+  qoBuf *b;
+} Sink;
 
-static void writeRef(MlirStringRef s, void *ud) {
-  fwrite(s.data, 1, s.length, (FILE *)ud);
+static void sinkWrite(Sink *s, const char *data, size_t n) {
+  if (s->b) qoBufAppendN(s->b, data, n);
+  else fwrite(data, 1, n, s->f);
 }
 
+static void sinkPrintf(Sink *s, const char *fmt, ...) QO_PRINTF(2, 3);
+static void sinkPrintf(Sink *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (s->b) qoBufVPrintf(s->b, fmt, ap);
+  else vfprintf(s->f, fmt, ap);
+  va_end(ap);
+}
+
+static void writeRef(MlirStringRef r, void *ud) { sinkWrite(ud, r.data, r.length); }
+
 /* Prints a location as "file:line:col" or "file: node 'name'". */
-static void printLoc(FILE *out, MlirLocation loc, const char *fallback) {
+static void printLoc(Sink *out, MlirLocation loc, const char *fallback) {
   if (mlirLocationIsAFileLineColRange(loc)) {
     MlirIdentifier f = mlirLocationFileLineColRangeGetFilename(loc);
     writeRef(mlirIdentifierStr(f), out);
-    fprintf(out, ":%d:%d", mlirLocationFileLineColRangeGetStartLine(loc),
-            mlirLocationFileLineColRangeGetStartColumn(loc));
+    sinkPrintf(out, ":%d:%d", mlirLocationFileLineColRangeGetStartLine(loc),
+               mlirLocationFileLineColRangeGetStartColumn(loc));
     return;
   }
   if (mlirLocationIsAName(loc)) {
     MlirLocation child = mlirLocationNameGetChildLoc(loc);
     if (mlirLocationIsAFileLineColRange(child)) {
       printLoc(out, child, fallback);
-      fprintf(out, ": node '");
+      sinkPrintf(out, ": node '");
     } else {
-      fprintf(out, "%s: node '", fallback);
+      sinkPrintf(out, "%s: node '", fallback);
     }
     writeRef(mlirIdentifierStr(mlirLocationNameGetName(loc)), out);
-    fputc('\'', out);
+    sinkWrite(out, "'", 1);
     return;
   }
   if (mlirLocationIsACallSite(loc)) {
@@ -153,12 +168,20 @@ static void printLoc(FILE *out, MlirLocation loc, const char *fallback) {
       }
     }
   }
-  fputs(fallback, out);
+  sinkPrintf(out, "%s", fallback);
 }
 
 void qoPrintLocation(FILE *out, MlirLocation loc, const char *fallbackFile) {
-  printLoc(out, loc, fallbackFile ? fallbackFile : "<input>");
+  Sink s = {out, NULL};
+  printLoc(&s, loc, fallbackFile ? fallbackFile : "<input>");
 }
+
+typedef struct {
+  Sink sink;
+  char file[512];
+  int *errorCount;
+  int passOn; /* leave the diagnostic to the context's other handlers too */
+} Printer;
 
 static MlirLogicalResult onDiag(MlirDiagnostic d, void *ud) {
   Printer *p = ud;
@@ -169,28 +192,40 @@ static MlirLogicalResult onDiag(MlirDiagnostic d, void *ud) {
   case MlirDiagnosticNote: sev = "note"; break;
   case MlirDiagnosticRemark: sev = "remark"; break;
   }
-  printLoc(p->out, mlirDiagnosticGetLocation(d), p->file);
-  fprintf(p->out, ": %s: ", sev);
-  mlirDiagnosticPrint(d, writeRef, p->out);
-  fputc('\n', p->out);
+  printLoc(&p->sink, mlirDiagnosticGetLocation(d), p->file);
+  sinkPrintf(&p->sink, ": %s: ", sev);
+  mlirDiagnosticPrint(d, writeRef, &p->sink);
+  sinkWrite(&p->sink, "\n", 1);
   for (intptr_t i = 0; i < mlirDiagnosticGetNumNotes(d); ++i) {
     MlirDiagnostic n = mlirDiagnosticGetNote(d, i);
-    printLoc(p->out, mlirDiagnosticGetLocation(n), p->file);
-    fprintf(p->out, ": note: ");
-    mlirDiagnosticPrint(n, writeRef, p->out);
-    fputc('\n', p->out);
+    printLoc(&p->sink, mlirDiagnosticGetLocation(n), p->file);
+    sinkPrintf(&p->sink, ": note: ");
+    mlirDiagnosticPrint(n, writeRef, &p->sink);
+    sinkWrite(&p->sink, "\n", 1);
   }
-  fflush(p->out);
-  return mlirLogicalResultSuccess();
+  if (p->sink.f) fflush(p->sink.f);
+  return p->passOn ? mlirLogicalResultFailure() : mlirLogicalResultSuccess();
+}
+
+static MlirDiagnosticHandlerID attach(MlirContext ctx, Sink sink, const char *fallbackFile,
+                                      int *errorCount, int passOn) {
+  Printer *p = calloc(1, sizeof *p);
+  if (!p) return 0;
+  p->sink = sink;
+  p->errorCount = errorCount;
+  p->passOn = passOn;
+  snprintf(p->file, sizeof p->file, "%s", fallbackFile ? fallbackFile : "<input>");
+  return mlirContextAttachDiagnosticHandler(ctx, onDiag, p, free);
 }
 
 MlirDiagnosticHandlerID qoAttachDiagnosticPrinter(MlirContext ctx, FILE *out,
                                                   const char *fallbackFile,
                                                   int *errorCount) {
-  Printer *p = calloc(1, sizeof *p);
-  if (!p) return 0;
-  p->out = out;
-  p->errorCount = errorCount;
-  snprintf(p->file, sizeof p->file, "%s", fallbackFile ? fallbackFile : "<input>");
-  return mlirContextAttachDiagnosticHandler(ctx, onDiag, p, free);
+  return attach(ctx, (Sink){out, NULL}, fallbackFile, errorCount, 0);
+}
+
+MlirDiagnosticHandlerID qoAttachDiagnosticCollector(MlirContext ctx, qoBuf *into,
+                                                    const char *fallbackFile, int *errorCount,
+                                                    int passOn) {
+  return attach(ctx, (Sink){NULL, into}, fallbackFile, errorCount, passOn);
 }

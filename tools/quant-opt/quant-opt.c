@@ -6,6 +6,7 @@
  * printed as "file:line:col: error: ..." and the exit code is 1 on any error;
  * an output file is only created when everything succeeded. */
 #include "quant-opt/compiler.h"
+#include "quant-opt/quantizer.h"
 #include "quant-opt/version.h"
 
 #include "mlir-c/BuiltinAttributes.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -322,52 +324,85 @@ static int runPipeline(MlirContext ctx, MlirModule m, const char *pipeline, cons
 
 /* --calibrate / --calibration-table: collect statistics (writing the table),
  * then write the chosen method's parameters into the Q-DQ types. */
-static int calibrateAndApply(MlirContext ctx, MlirModule m, const Options *o) {
-  (void)ctx;
+/* Feeds the calibration arrays batch by batch, reporting progress. */
+static qoStatus feedAll(qoQuantizer *q, const qrt_array_t *in, int n) {
+  const qoSignature *sig = qoQuantizerGetSignature(q);
+  int64_t rows = n > 0 && in[0].rank > 0 ? in[0].dims[0] : 0;
+  int64_t batch = sig->numInputs && sig->inputs[0].rank ? sig->inputs[0].dims[0] : 1;
+  if (batch < 1 || n != sig->numInputs || rows == 0) return qoQuantizerFeed(q, in, n); /* it reports */
+  size_t rowBytes[16];
+  for (int i = 0; i < n; ++i) {
+    if (in[i].rank < 1 || in[i].dims[0] != rows) return qoQuantizerFeed(q, in, n);
+    rowBytes[i] = (size_t)(qrt_array_numel(&in[i]) / rows) * qrt_dtype_size(in[i].dtype);
+  }
+  int64_t nBatches = (rows + batch - 1) / batch;
+  int tty = isatty(2);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int64_t b = 0; b < nBatches; ++b) {
+    int64_t r0 = b * batch, nr = rows - r0 < batch ? rows - r0 : batch;
+    qrt_array_t slice[16];
+    for (int i = 0; i < n; ++i) {
+      slice[i] = in[i];
+      slice[i].dims[0] = nr;
+      slice[i].data = (char *)in[i].data + (size_t)r0 * rowBytes[i];
+    }
+    qoStatus st = qoQuantizerFeed(q, slice, n);
+    if (st) return st;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (tty)
+      fprintf(stderr, "\rcalibrating: batch %lld/%lld (%lld rows, %.1f s)%s", (long long)(b + 1),
+              (long long)nBatches, (long long)(r0 + nr), el, b + 1 == nBatches ? "\n" : "");
+    else if ((b + 1) * 10 / nBatches != b * 10 / nBatches || b + 1 == nBatches)
+      fprintf(stderr, "calibrating: batch %lld/%lld (%lld rows, %.1f s)\n", (long long)(b + 1),
+              (long long)nBatches, (long long)(r0 + nr), el);
+  }
+  return QO_STATUS_OK;
+}
+
+/* --calibrate / --calibration-table, through the embedding API
+ * (quant-opt/quantizer.h) on the module the pipeline prepared: collect
+ * statistics and write the table, or read one; then write the chosen
+ * method's scales and zero points into the Q-DQ types. Errors reach stderr
+ * as diagnostics. */
+static int calibrateAndApply(MlirModule m, const Options *o) {
   const char *tablePath = o->table ? o->table : "calibration.json";
+  qoQuantizerOptions qopts;
+  qoQuantizerOptionsInit(&qopts);
+  qopts.method = (qrt_calib_method_t)qrt_calib_method_from_name(o->method);
+  qopts.entry = o->entry;
+  qrt_calib_config_t cfg;
+  qrt_calib_config_init(&cfg);
+  if (o->percentile > 0) cfg.percentile = o->percentile;
+  qopts.calibConfig = &cfg;
+  qoQuantizer *q = NULL;
+  qoStatus st = qoQuantizerCreateForModule(m, &qopts, &q);
   char msg[1024];
-  qrt_calib_table_t *t = NULL;
-  if (o->numCalibrate) {
+  if (!st && o->numCalibrate) {
     qrt_array_t in[16];
     memset(in, 0, sizeof in);
-    int rc = -1;
-    for (int i = 0; i < o->numCalibrate; ++i) {
+    for (int i = 0; i < o->numCalibrate && !st; ++i) {
       if (qrt_npy_read(o->calibrate[i], &in[i], msg, sizeof msg) != QRT_OK) {
         fprintf(stderr, "quant-opt: error: %s\n", msg);
-        goto out;
+        st = QO_STATUS_IO;
+      } else if (o->calibLimit && in[i].rank > 0 && in[i].dims[0] > o->calibLimit) {
+        in[i].dims[0] = o->calibLimit;
       }
-      if (o->calibLimit && in[i].rank > 0 && in[i].dims[0] > o->calibLimit) in[i].dims[0] = o->calibLimit;
     }
-    qrt_calib_config_t cfg;
-    qrt_calib_config_init(&cfg);
-    if (o->percentile > 0) cfg.percentile = o->percentile;
-    char *err = NULL;
-    if (mlirLogicalResultIsFailure(qoCalibrate(m, in, o->numCalibrate, &cfg, 1, &t, &err))) {
-      fprintf(stderr, "%s: error: calibration failed: %s\n", o->input, err ? err : "?");
-      free(err);
-      goto out;
-    }
-    if (qrt_calib_table_write(t, tablePath, msg, sizeof msg) != QRT_OK) {
-      fprintf(stderr, "quant-opt: error: %s\n", msg);
-      goto out;
-    }
-    fprintf(stderr, "calibration: %zu quantization points, table written to %s\n",
-            qrt_calib_table_size(t), tablePath);
-    rc = 0;
-  out:
+    if (!st) st = feedAll(q, in, o->numCalibrate);
     for (int i = 0; i < o->numCalibrate; ++i) qrt_array_free(&in[i]);
-    if (rc) {
-      qrt_calib_table_destroy(t);
-      return rc;
-    }
-  } else if (qrt_calib_table_read(tablePath, &t, msg, sizeof msg) != QRT_OK) {
-    fprintf(stderr, "%s: error: %s\n", o->input, msg);
-    return -1;
+    if (!st) st = qoQuantizerSaveTable(q, tablePath);
+    const qrt_calib_table_t *t;
+    if (!st && !qoQuantizerGetTable(q, &t))
+      fprintf(stderr, "calibration: %zu quantization points, table written to %s\n", qrt_calib_table_size(t),
+              tablePath);
+  } else if (!st) {
+    st = qoQuantizerLoadTable(q, tablePath);
   }
-  MlirLogicalResult r = qoApplyCalibration(
-      m, t, (qrt_calib_method_t)qrt_calib_method_from_name(o->method), tablePath);
-  qrt_calib_table_destroy(t);
-  return mlirLogicalResultIsSuccess(r) ? 0 : -1;
+  if (!st) st = qoQuantizerApplyCalibration(q);
+  qoQuantizerDestroy(q);
+  return st ? -1 : 0;
 }
 
 /* Processes one module; appends MLIR/LLVM text to `out` or writes files. */
@@ -378,7 +413,7 @@ static int processModule(MlirContext ctx, MlirModule m, const Options *o, Buf *o
   } else if (!mlirOperationVerify(mlirModuleGetOperation(m))) {
     return -1;
   }
-  if ((o->numCalibrate || o->table) && calibrateAndApply(ctx, m, o) != 0) return -1;
+  if ((o->numCalibrate || o->table) && calibrateAndApply(m, o) != 0) return -1;
   if (o->postPipeline && runPipeline(ctx, m, o->postPipeline, o)) return -1;
   if (o->emit == EMIT_MLIR) {
     MlirOpPrintingFlags fl = mlirOpPrintingFlagsCreate();
