@@ -308,6 +308,21 @@ MlirLogicalResult qoCalibratorFinish(qoCalibrator *c, qrt_calib_table_t **table,
       *table = NULL;
       return mlirLogicalResultFailure();
     }
+    /* Only NaN/Inf at a point: its range would be made up. The data (or the
+     * model) is broken; say where it shows first. */
+    const qrt_calib_entry_t *e = qrt_calib_table_find(*table, c->points[i].id);
+    if (e && e->count == 0 && e->nan_count + e->inf_count > 0) {
+      char m[600];
+      snprintf(m, sizeof m,
+               "quantization point %lld ('%.300s') saw no finite value (%llu NaN, %llu Inf): check the "
+               "calibration data",
+               (long long)e->id, c->points[i].name, (unsigned long long)e->nan_count,
+               (unsigned long long)e->inf_count);
+      *error = strdup(m);
+      qrt_calib_table_destroy(*table);
+      *table = NULL;
+      return mlirLogicalResultFailure();
+    }
   }
   return mlirLogicalResultSuccess();
 }

@@ -507,15 +507,25 @@ MlirLogicalResult qoEmitSharedLibrary(MlirModule lowered, const qoSignature *sig
     if (!ok) *error = fmt("cannot write the ABI wrapper in %s: %s", dir, strerror(errno ? errno : ENOMEM));
   }
   if (ok) {
+    /* $QO_CC: a compiler, optionally with flags ("cc -fsanitize=thread"),
+     * split at spaces (no shell). */
     const char *cc = getenv("QO_CC");
     if (!cc || !*cc) cc = "cc";
+    char ccWords[256];
+    snprintf(ccWords, sizeof ccWords, "%s", cc);
+    char *argv[40], *save = NULL;
+    int argc = 0;
+    for (char *w = strtok_r(ccWords, " \t", &save); w && argc < 16; w = strtok_r(NULL, " \t", &save))
+      argv[argc++] = w;
+    int words = argc;
     /* The wrapper is compiled for the baseline x86-64: it checks the CPU
      * before any code compiled for the target runs. libomp only when the
      * kernels use threads (--as-needed). */
-    char *argv[] = {(char *)cc, "-shared", "-fPIC", "-O2", "-fvisibility=hidden", "-w",
-                    "-o", lib, obj, wrap, versArg, "-lm", "-Wl,--as-needed",
-                    "-L" QO_LIBOMP_DIR, "-Wl,-rpath," QO_LIBOMP_DIR, "-lomp", NULL};
-    int rc = runCmd(argv);
+    const char *rest[] = {"-shared", "-fPIC", "-O2", "-fvisibility=hidden", "-w", "-o", lib, obj, wrap,
+                          versArg, "-lm", "-Wl,--as-needed", "-L" QO_LIBOMP_DIR, "-Wl,-rpath," QO_LIBOMP_DIR,
+                          "-lomp", NULL};
+    for (size_t k = 0; k < sizeof rest / sizeof *rest; ++k) argv[argc++] = (char *)rest[k];
+    int rc = words > 0 ? runCmd(argv) : 127;
     if (rc != 0) {
       *error = fmt("linking the shared library with '%s' failed (exit %s); set QO_CC to a C compiler",
                    cc, rc == 127 ? "127: not found" : "non-zero");

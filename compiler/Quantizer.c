@@ -310,7 +310,11 @@ static qoStatus finishTable(qoQuantizer *q) {
     MlirLogicalResult r = qoCalibratorFinish(q->calibrator, &t, &err);
     qoCalibratorDestroy(q->calibrator);
     q->calibrator = NULL;
-    if (mlirLogicalResultIsFailure(r)) return failMsg(q, QO_STATUS_INVALID_DATA, err, "calibration failed");
+    if (mlirLogicalResultIsFailure(r)) {
+      failf(q, QO_STATUS_INVALID_DATA, "calibration failed: %s", err ? err : "?");
+      free(err);
+      return QO_STATUS_INVALID_DATA;
+    }
     qrt_calib_table_destroy(q->table);
     q->table = t;
   }
