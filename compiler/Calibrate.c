@@ -327,29 +327,23 @@ MlirLogicalResult qoCalibratorFinish(qoCalibrator *c, qrt_calib_table_t **table,
   return mlirLogicalResultSuccess();
 }
 
-MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int numInputs,
-                              const qrt_calib_config_t *cfg, int progress,
-                              qrt_calib_table_t **table, char **error) {
-  *table = NULL;
-  qoCalibrator *c = qoCalibratorCreate(qdq, cfg, error);
-  if (!c) return mlirLogicalResultFailure();
-  MlirLogicalResult r = mlirLogicalResultSuccess();
-  /* Feed one batch at a time, so progress can be reported. */
+MlirLogicalResult qoCalibratorFeedAll(qoCalibrator *c, const qrt_array_t *inputs, int numInputs,
+                                      FILE *progress, char **error) {
+  *error = NULL;
   int64_t rows = numInputs > 0 && inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
   for (int i = 0; i < numInputs; ++i)
     if (inputs[i].rank < 1 || inputs[i].dims[0] != rows) {
       *error = msgf("the calibration arrays have different numbers of rows%s", "");
-      r = mlirLogicalResultFailure();
+      return mlirLogicalResultFailure();
     }
-  if (numInputs != c->sig.numInputs || numInputs > 16) {
-    r = qoCalibratorFeed(c, inputs, numInputs, error); /* reports the mismatch */
-    rows = 0;
-  }
+  /* Mismatches (and an empty set) are the single Feed's to report. */
+  if (!c || numInputs != c->sig.numInputs || numInputs > 16 || rows == 0)
+    return qoCalibratorFeed(c, inputs, numInputs, error);
   int64_t nBatches = (rows + c->batch - 1) / c->batch;
-  int tty = isatty(2);
-  struct timespec t0;
+  int tty = progress && isatty(fileno(progress));
+  struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (int64_t b = 0; b < nBatches && mlirLogicalResultIsSuccess(r); ++b) {
+  for (int64_t b = 0; b < nBatches; ++b) {
     int64_t r0 = b * c->batch, nr = rows - r0 < c->batch ? rows - r0 : c->batch;
     qrt_array_t slice[16];
     for (int i = 0; i < numInputs; ++i) {
@@ -357,19 +351,27 @@ MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int num
       slice[i].dims[0] = nr;
       slice[i].data = (char *)inputs[i].data + (size_t)r0 * c->rowBytes[i];
     }
-    r = qoCalibratorFeed(c, slice, numInputs, error);
-    if (progress && mlirLogicalResultIsSuccess(r)) {
-      struct timespec t1;
-      clock_gettime(CLOCK_MONOTONIC, &t1);
-      double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-      if (tty)
-        fprintf(stderr, "\rcalibrating: batch %lld/%lld (%lld rows, %.1f s)%s", (long long)(b + 1),
-                (long long)nBatches, (long long)(r0 + nr), el, b + 1 == nBatches ? "\n" : "");
-      else if ((b + 1) * 10 / nBatches != b * 10 / nBatches || b + 1 == nBatches)
-        fprintf(stderr, "calibrating: batch %lld/%lld (%lld rows, %.1f s)\n", (long long)(b + 1),
-                (long long)nBatches, (long long)(r0 + nr), el);
-    }
+    if (mlirLogicalResultIsFailure(qoCalibratorFeed(c, slice, numInputs, error))) return mlirLogicalResultFailure();
+    if (!progress) continue;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (tty)
+      fprintf(progress, "\rcalibrating: batch %lld/%lld (%lld rows, %.1f s)%s", (long long)(b + 1),
+              (long long)nBatches, (long long)(r0 + nr), el, b + 1 == nBatches ? "\n" : "");
+    else if ((b + 1) * 10 / nBatches != b * 10 / nBatches || b + 1 == nBatches)
+      fprintf(progress, "calibrating: batch %lld/%lld (%lld rows, %.1f s)\n", (long long)(b + 1),
+              (long long)nBatches, (long long)(r0 + nr), el);
   }
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int numInputs,
+                              const qrt_calib_config_t *cfg, int progress,
+                              qrt_calib_table_t **table, char **error) {
+  *table = NULL;
+  qoCalibrator *c = qoCalibratorCreate(qdq, cfg, error);
+  if (!c) return mlirLogicalResultFailure();
+  MlirLogicalResult r = qoCalibratorFeedAll(c, inputs, numInputs, progress ? stderr : NULL, error);
   if (mlirLogicalResultIsSuccess(r)) r = qoCalibratorFinish(c, table, error);
   qoCalibratorDestroy(c);
   return r;

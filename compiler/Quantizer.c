@@ -276,30 +276,44 @@ void qoQuantizerDestroy(qoQuantizer *q) {
   free(q);
 }
 
-qoStatus qoQuantizerFeed(qoQuantizer *q, const qrt_array_t *inputs, int numInputs) {
+/* Creates the calibrator on first use. */
+static qoStatus calibrator(qoQuantizer *q) {
+  if (q->calibrator) return QO_STATUS_OK;
+  if (q->numPoints == 0)
+    return failf(q, QO_STATUS_FAILED_PRECONDITION,
+                 "calibration failed: the module has no quantization points to calibrate (run "
+                 "quant-insert-qdq first)");
+  char *err = NULL;
+  q->calibrator = qoCalibratorCreate(q->module, &q->calibConfig, &err);
+  if (q->calibrator) return QO_STATUS_OK;
+  failf(q, QO_STATUS_COMPILE_FAILED, "calibration failed: %s", err ? err : "cannot compile the calibration model");
+  free(err);
+  return QO_STATUS_COMPILE_FAILED;
+}
+
+static qoStatus feed(qoQuantizer *q, const qrt_array_t *inputs, int numInputs, int all, FILE *progress) {
   if (!q) return QO_STATUS_INVALID_ARGUMENT;
   begin(q);
-  if (mlirModuleIsNull(q->module)) return failf(q, QO_STATUS_FAILED_PRECONDITION, "no model");
   if (!inputs && numInputs) return failf(q, QO_STATUS_INVALID_ARGUMENT, "no input arrays");
+  qoStatus st = calibrator(q);
+  if (st) return st;
   char *err = NULL;
-  if (!q->calibrator) {
-    if (q->numPoints == 0)
-      return failf(q, QO_STATUS_FAILED_PRECONDITION,
-                   "calibration failed: the module has no quantization points to calibrate (run "
-                   "quant-insert-qdq first)");
-    q->calibrator = qoCalibratorCreate(q->module, &q->calibConfig, &err);
-    if (!q->calibrator) {
-      failf(q, QO_STATUS_COMPILE_FAILED, "calibration failed: %s", err ? err : "cannot compile the calibration model");
-      free(err);
-      return QO_STATUS_COMPILE_FAILED;
-    }
-  }
-  if (mlirLogicalResultIsFailure(qoCalibratorFeed(q->calibrator, inputs, numInputs, &err))) {
+  MlirLogicalResult r = all ? qoCalibratorFeedAll(q->calibrator, inputs, numInputs, progress, &err)
+                            : qoCalibratorFeed(q->calibrator, inputs, numInputs, &err);
+  if (mlirLogicalResultIsFailure(r)) {
     failf(q, QO_STATUS_INVALID_DATA, "calibration failed: %s", err ? err : "?");
     free(err);
     return QO_STATUS_INVALID_DATA;
   }
   return QO_STATUS_OK;
+}
+
+qoStatus qoQuantizerFeed(qoQuantizer *q, const qrt_array_t *inputs, int numInputs) {
+  return feed(q, inputs, numInputs, 0, NULL);
+}
+
+qoStatus qoQuantizerFeedAll(qoQuantizer *q, const qrt_array_t *inputs, int numInputs, FILE *progress) {
+  return feed(q, inputs, numInputs, 1, progress);
 }
 
 /* Makes q->table current: finishes a calibration in progress. */

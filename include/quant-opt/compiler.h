@@ -220,6 +220,12 @@ qoCalibrator *qoCalibratorCreate(MlirModule qdq, const qrt_calib_config_t *cfg, 
 MlirLogicalResult qoCalibratorFeed(qoCalibrator *c, const qrt_array_t *inputs, int numInputs,
                                    char **error);
 
+/* Feeds a whole set (one array per input, the same rows in each) in batches
+ * of the model's batch size, reporting progress to `progress` (NULL: none)
+ * as "calibrating: batch b/n (rows, seconds)". */
+MlirLogicalResult qoCalibratorFeedAll(qoCalibrator *c, const qrt_array_t *inputs, int numInputs,
+                                      FILE *progress, char **error);
+
 /* Runs the last partial batch and returns a table with an entry per
  * activation quantization point in *table (caller destroys it with
  * qrt_calib_table_destroy). */
@@ -233,7 +239,7 @@ const qoSignature *qoCalibratorGetSignature(const qoCalibrator *c);
 
 void qoCalibratorDestroy(qoCalibrator *c);
 
-/* Create + Feed (the whole set, batch by batch) + Finish + Destroy. */
+/* Create + FeedAll (progress on stderr if `progress`) + Finish + Destroy. */
 MlirLogicalResult qoCalibrate(MlirModule qdq, const qrt_array_t *inputs, int numInputs,
                               const qrt_calib_config_t *cfg, int progress,
                               qrt_calib_table_t **table, char **error);

@@ -109,6 +109,10 @@ size_t qoQuantizerGetNumPoints(const qoQuantizer *q);
  * call. The first call compiles the calibration model (JIT). */
 qoStatus qoQuantizerFeed(qoQuantizer *q, const qrt_array_t *inputs, int numInputs);
 
+/* Feeds a whole calibration set batch by batch (as Feed), reporting progress
+ * to `progress` (NULL: none); quant-opt --calibrate uses it. */
+qoStatus qoQuantizerFeedAll(qoQuantizer *q, const qrt_array_t *inputs, int numInputs, FILE *progress);
+
 /* The calibration table: finishes calibration if rows were fed, else the
  * table set or loaded earlier. Borrowed (valid until the table changes). */
 qoStatus qoQuantizerGetTable(qoQuantizer *q, const qrt_calib_table_t **table);

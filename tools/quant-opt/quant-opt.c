@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -326,43 +325,6 @@ static int runPipeline(MlirContext ctx, MlirModule m, const char *pipeline, cons
 
 /* --calibrate / --calibration-table: collect statistics (writing the table),
  * then write the chosen method's parameters into the Q-DQ types. */
-/* Feeds the calibration arrays batch by batch, reporting progress. */
-static qoStatus feedAll(qoQuantizer *q, const qrt_array_t *in, int n) {
-  const qoSignature *sig = qoQuantizerGetSignature(q);
-  int64_t rows = n > 0 && in[0].rank > 0 ? in[0].dims[0] : 0;
-  int64_t batch = sig->numInputs && sig->inputs[0].rank ? sig->inputs[0].dims[0] : 1;
-  if (batch < 1 || n != sig->numInputs || rows == 0) return qoQuantizerFeed(q, in, n); /* it reports */
-  size_t rowBytes[16];
-  for (int i = 0; i < n; ++i) {
-    if (in[i].rank < 1 || in[i].dims[0] != rows) return qoQuantizerFeed(q, in, n);
-    rowBytes[i] = (size_t)(qrt_array_numel(&in[i]) / rows) * qrt_dtype_size(in[i].dtype);
-  }
-  int64_t nBatches = (rows + batch - 1) / batch;
-  int tty = isatty(2);
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (int64_t b = 0; b < nBatches; ++b) {
-    int64_t r0 = b * batch, nr = rows - r0 < batch ? rows - r0 : batch;
-    qrt_array_t slice[16];
-    for (int i = 0; i < n; ++i) {
-      slice[i] = in[i];
-      slice[i].dims[0] = nr;
-      slice[i].data = (char *)in[i].data + (size_t)r0 * rowBytes[i];
-    }
-    qoStatus st = qoQuantizerFeed(q, slice, n);
-    if (st) return st;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (tty)
-      fprintf(stderr, "\rcalibrating: batch %lld/%lld (%lld rows, %.1f s)%s", (long long)(b + 1),
-              (long long)nBatches, (long long)(r0 + nr), el, b + 1 == nBatches ? "\n" : "");
-    else if ((b + 1) * 10 / nBatches != b * 10 / nBatches || b + 1 == nBatches)
-      fprintf(stderr, "calibrating: batch %lld/%lld (%lld rows, %.1f s)\n", (long long)(b + 1),
-              (long long)nBatches, (long long)(r0 + nr), el);
-  }
-  return QO_STATUS_OK;
-}
-
 /* --calibrate / --calibration-table, through the embedding API
  * (quant-opt/quantizer.h) on the module the pipeline prepared: collect
  * statistics and write the table, or read one; then write the chosen
@@ -392,7 +354,7 @@ static int calibrateAndApply(MlirModule m, const Options *o) {
         in[i].dims[0] = o->calibLimit;
       }
     }
-    if (!st) st = feedAll(q, in, o->numCalibrate);
+    if (!st) st = qoQuantizerFeedAll(q, in, o->numCalibrate, stderr);
     for (int i = 0; i < o->numCalibrate; ++i) qrt_array_free(&in[i]);
     if (!st) st = qoQuantizerSaveTable(q, tablePath);
     const qrt_calib_table_t *t;
