@@ -470,52 +470,33 @@ static qrt_status_t read_root(reader_t *r, json_object *root,
   return QRT_OK;
 }
 
-qrt_status_t qrt_calib_table_read(const char *path, qrt_calib_table_t **out,
-                                  char *msg, size_t msglen) {
-  if (!path || !out) return QRT_ERR_ARG;
+qrt_status_t qrt_calib_table_read_buffer(const char *data, size_t len,
+                                         const char *name,
+                                         qrt_calib_table_t **out, char *msg,
+                                         size_t msglen) {
+  if (!out || (!data && len)) return QRT_ERR_ARG;
   *out = NULL;
-  reader_t r = {path, "", msg, msglen};
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    set_msg(msg, msglen, "%s: %s", path, strerror(errno));
-    return QRT_ERR_IO;
+  if (!name) name = "<buffer>";
+  reader_t r = {name, "", msg, msglen};
+  if (len > TABLE_MAX_BYTES) {
+    set_msg(msg, msglen, "%s: file too large", name);
+    return QRT_ERR_FORMAT;
   }
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  qrt_status_t st = QRT_OK;
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 65536;
-      char *nb = cap <= TABLE_MAX_BYTES ? realloc(buf, cap) : NULL;
-      if (!nb) {
-        st = cap <= TABLE_MAX_BYTES ? QRT_ERR_NOMEM : QRT_ERR_FORMAT;
-        set_msg(msg, msglen, "%s: %s", path,
-                st == QRT_ERR_NOMEM ? "out of memory" : "file too large");
-        break;
-      }
-      buf = nb;
-    }
-    size_t got = fread(buf + len, 1, cap - len - 1, f);
-    len += got;
-    if (got == 0) {
-      if (ferror(f)) {
-        st = QRT_ERR_IO;
-        set_msg(msg, msglen, "%s: read error", path);
-      }
-      break;
-    }
+  /* json-c reads up to a NUL: a copy with one, so that the parse end says
+   * where an embedded NUL stopped it. */
+  char *buf = malloc(len + 1);
+  if (!buf) {
+    set_msg(msg, msglen, "%s: out of memory", name);
+    return QRT_ERR_NOMEM;
   }
-  fclose(f);
-  if (st != QRT_OK) {
-    free(buf);
-    return st;
-  }
+  if (len) memcpy(buf, data, len);
   buf[len] = 0;
+  qrt_status_t st;
   json_tokener *tok = json_tokener_new();
   json_object *root = tok ? json_tokener_parse_ex(tok, buf, (int)len + 1) : NULL;
   if (!tok) {
     st = QRT_ERR_NOMEM;
-    set_msg(msg, msglen, "%s: out of memory", path);
+    set_msg(msg, msglen, "%s: out of memory", name);
   } else if (!root) {
     enum json_tokener_error err = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok), line = 1, col = 1;
@@ -523,7 +504,7 @@ qrt_status_t qrt_calib_table_read(const char *path, qrt_calib_table_t **out,
       if (buf[i] == '\n') { ++line; col = 1; } else ++col;
     }
     st = QRT_ERR_FORMAT;
-    set_msg(msg, msglen, "%s:%zu:%zu: invalid JSON: %s", path, line, col,
+    set_msg(msg, msglen, "%s:%zu:%zu: invalid JSON: %s", name, line, col,
             err == json_tokener_success ? "empty file"
                                         : json_tokener_error_desc(err));
   } else {
@@ -538,6 +519,53 @@ qrt_status_t qrt_calib_table_read(const char *path, qrt_calib_table_t **out,
   }
   json_object_put(root);
   if (tok) json_tokener_free(tok);
+  free(buf);
+  return st;
+}
+
+qrt_status_t qrt_calib_table_read(const char *path, qrt_calib_table_t **out,
+                                  char *msg, size_t msglen) {
+  if (!path || !out) return QRT_ERR_ARG;
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    set_msg(msg, msglen, "%s: %s", path, strerror(errno));
+    return QRT_ERR_IO;
+  }
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  qrt_status_t st = QRT_OK;
+  for (;;) {
+    if (len == cap) {
+      if (cap > TABLE_MAX_BYTES) {
+        st = QRT_ERR_FORMAT;
+        set_msg(msg, msglen, "%s: file too large", path);
+        break;
+      }
+      size_t nc = cap ? 2 * cap : 65536;
+      if (nc > (size_t)TABLE_MAX_BYTES + 1) nc = (size_t)TABLE_MAX_BYTES + 1;
+      char *nb = realloc(buf, nc);
+      if (!nb) {
+        st = QRT_ERR_NOMEM;
+        set_msg(msg, msglen, "%s: out of memory", path);
+        break;
+      }
+      buf = nb;
+      cap = nc;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) {
+      if (ferror(f)) {
+        st = QRT_ERR_IO;
+        set_msg(msg, msglen, "%s: read error", path);
+      }
+      break;
+    }
+  }
+  fclose(f);
+  if (st == QRT_OK)
+    st = qrt_calib_table_read_buffer(buf, len, path, out, msg, msglen);
   free(buf);
   return st;
 }

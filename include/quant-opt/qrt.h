@@ -50,6 +50,12 @@ int64_t qrt_array_numel(const qrt_array_t *a);
 qrt_status_t qrt_npy_read(const char *path, qrt_array_t *out, char *msg,
                           size_t msglen);
 
+/* Same, from the bytes of a .npy file in memory; `name` (NULL: "<buffer>")
+ * stands for the path in messages. The data is copied into *out. */
+qrt_status_t qrt_npy_read_buffer(const void *data, size_t size,
+                                 const char *name, qrt_array_t *out, char *msg,
+                                 size_t msglen);
+
 /* Writes `a` to `path`: a regular file atomically (temporary file + rename:
  * no partial file on failure), a device or FIFO (/dev/null, /dev/stdout) in
  * place, never replaced; "-" is standard output. On failure `msg` (may be

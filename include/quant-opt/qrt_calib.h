@@ -278,6 +278,13 @@ qrt_status_t qrt_calib_table_write(const qrt_calib_table_t *t,
 qrt_status_t qrt_calib_table_read(const char *path, qrt_calib_table_t **out,
                                   char *msg, size_t msglen);
 
+/* Same, from the text of a table in memory (need not be NUL-terminated);
+ * `name` (NULL: "<buffer>") stands for the path in messages. */
+qrt_status_t qrt_calib_table_read_buffer(const char *data, size_t len,
+                                         const char *name,
+                                         qrt_calib_table_t **out, char *msg,
+                                         size_t msglen);
+
 #ifdef __cplusplus
 }
 #endif
