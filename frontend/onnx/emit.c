@@ -20,7 +20,7 @@ int qoNewSsa(qoImporter *imp, char kind, int rank, const int64_t *dims) {
     int cap = imp->capSsa ? imp->capSsa * 2 : 256;
     qoSsaType *t = realloc(imp->types, (size_t)cap * sizeof *t);
     if (!t)
-      return qoFail(imp, "out of memory");
+      return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     imp->types = t;
     imp->capSsa = cap;
   }
@@ -85,13 +85,13 @@ int qoElem(qoImporter *imp, const char *s) {
     int cap = imp->capElems ? imp->capElems * 2 : 16;
     char **e = realloc(imp->elems, (size_t)cap * sizeof *e);
     if (!e)
-      return qoFail(imp, "out of memory");
+      return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     imp->elems = e;
     imp->capElems = cap;
   }
   char *c = strdup(s);
   if (!c)
-    return qoFail(imp, "out of memory");
+    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
   imp->elems[imp->numElems] = c;
   return imp->numElems++;
 }
@@ -184,7 +184,7 @@ int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
                    const int64_t *dims, const int64_t *data) {
   int64_t n = qoNumElements(rank, dims);
   if (n <= 0)
-    return qoFail(imp, "unsupported: empty tensor constant");
+    return qoUnsupported(imp, "unsupported: empty tensor constant");
   int bytes = !strcmp(elemName, "i32") ? 4 : 1;
   int e = qoElem(imp, elemName);
   if (e < 0)
@@ -227,7 +227,7 @@ int qoEmitConstF32(qoImporter *imp, int rank, const int64_t *dims,
                    const float *data) {
   int64_t n = qoNumElements(rank, dims);
   if (n <= 0)
-    return qoFail(imp, "unsupported: empty tensor constant");
+    return qoUnsupported(imp, "unsupported: empty tensor constant");
   int id = qoNewSsa(imp, 'f', rank, dims);
   if (id < 0)
     return -1;
@@ -273,12 +273,12 @@ int qoEmitSplatF32(qoImporter *imp, int rank, const int64_t *dims, float v) {
   /* A one-element buffer is enough: the emitter detects the splat. */
   int64_t n = qoNumElements(rank, dims);
   if (n <= 0)
-    return qoFail(imp, "unsupported: empty tensor constant");
+    return qoUnsupported(imp, "unsupported: empty tensor constant");
   if (n == 1)
     return qoEmitConstF32(imp, rank, dims, &v);
   float *tmp = malloc((size_t)n * sizeof *tmp);
   if (!tmp)
-    return qoFail(imp, "out of memory");
+    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
   for (int64_t i = 0; i < n; ++i)
     tmp[i] = v;
   int id = qoEmitConstF32(imp, rank, dims, tmp);
@@ -387,7 +387,7 @@ int qoEmitClamp(qoImporter *imp, int in, float lo, float hi) {
   qoBufAppend(&p, " : f32");
   if (p.failed) {
     qoBufFree(&p);
-    return qoFail(imp, "out of memory");
+    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
   }
   const qoSsaType *t = qoType(imp, in);
   int64_t dims[QO_MAX_RANK];

@@ -13,12 +13,41 @@
 
 int64_t qoNumElements(int rank, const int64_t *dims) {
   int64_t n = 1;
-  for (int i = 0; i < rank; ++i)
-    n *= dims[i];
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] < 0 || __builtin_mul_overflow(n, dims[i], &n))
+      return INT64_MAX;
+  }
   return n;
 }
 
-int qoFail(qoImporter *imp, const char *fmt, ...) {
+int qoCheckShape(qoImporter *imp, int rank, const int64_t *dims,
+                 const char *what) {
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] < 0)
+      return qoFail(imp, "negative dimension %lld in the shape of '%s'",
+                    (long long)dims[i], what);
+    if (dims[i] > QO_MAX_DIM || __builtin_mul_overflow(n, dims[i], &n) ||
+        n > QO_MAX_ELEMS)
+      return qoUnsupported(imp, "unsupported: the shape of '%s' is too large "
+                                "(dimension %d is %lld; at most 2^40 elements)",
+                           what, i, (long long)dims[i]);
+  }
+  return 0;
+}
+
+int64_t qoF2I(double x) {
+  if (x != x)
+    return 0;
+  if (x >= 9223372036854775807.0)
+    return INT64_MAX;
+  if (x <= -9223372036854775808.0)
+    return INT64_MIN;
+  return (int64_t)x;
+}
+
+static int vfail(qoImporter *imp, qoOnnxStatus status, const char *fmt,
+                 va_list ap) {
   if (imp->error)
     return -1;
   qoBuf b = {0};
@@ -26,14 +55,38 @@ int qoFail(qoImporter *imp, const char *fmt, ...) {
   if (imp->node)
     qoBufPrintf(&b, "node '%s' (%s): ", imp->nodeName ? imp->nodeName : "?",
                 imp->node->op_type ? imp->node->op_type : "?");
+  qoBufVPrintf(&b, fmt, ap);
+  imp->error = qoBufTake(&b);
+  imp->status = status;
+  if (!imp->error) { /* out of memory while reporting: keep a static marker */
+    imp->error = strdup("error: out of memory");
+    imp->status = QO_ONNX_NOMEM;
+  }
+  return -1;
+}
+
+int qoFail(qoImporter *imp, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  qoBufVPrintf(&b, fmt, ap);
+  int rc = vfail(imp, QO_ONNX_INVALID, fmt, ap);
   va_end(ap);
-  imp->error = qoBufTake(&b);
-  if (!imp->error) /* out of memory while reporting: keep a static marker */
-    imp->error = strdup("error: out of memory");
-  return -1;
+  return rc;
+}
+
+int qoUnsupported(qoImporter *imp, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = vfail(imp, QO_ONNX_UNSUPPORTED, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int qoFailStatus(qoImporter *imp, qoOnnxStatus status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = vfail(imp, status, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 /* ---- op table ------------------------------------------------------------ */
@@ -146,7 +199,7 @@ static int defineInput(qoImporter *imp, const Onnx__ValueInfoProto *vi,
   const Onnx__TypeProto *tp = vi->type;
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
       !tp->tensor_type)
-    return qoFail(imp, "unsupported: graph input '%s' is not a tensor", name);
+    return qoUnsupported(imp, "unsupported: graph input '%s' is not a tensor", name);
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
   /* int8/uint8 inputs are quantized tensors (QOperator models): only the
    * quantization operators accept them (qoUse refuses them elsewhere). */
@@ -154,7 +207,7 @@ static int defineInput(qoImporter *imp, const Onnx__ValueInfoProto *vi,
   if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
       et != ONNX__TENSOR_PROTO__DATA_TYPE__INT8 &&
       et != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
-    return qoFail(imp, "unsupported: graph input '%s' has element type %s "
+    return qoUnsupported(imp, "unsupported: graph input '%s' has element type %s "
                        "(run-time inputs must be float, int8 or uint8; "
                        "integer shape/axes inputs must be initializers)",
                   name, qoTypeName(tt->elem_type));
@@ -163,7 +216,7 @@ static int defineInput(qoImporter *imp, const Onnx__ValueInfoProto *vi,
   int64_t dims[QO_MAX_RANK];
   int rank;
   if (sp && sp->n_dim > QO_MAX_RANK)
-    return qoFail(imp, "unsupported: graph input '%s' has rank %zu", name,
+    return qoUnsupported(imp, "unsupported: graph input '%s' has rank %zu", name,
                   sp->n_dim);
   if (given) {
     if (given->rank < 0 || given->rank > QO_MAX_RANK)
@@ -195,7 +248,7 @@ static int defineInput(qoImporter *imp, const Onnx__ValueInfoProto *vi,
       if (md->value_case ==
           ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
         if (md->dim_value <= 0)
-          return qoFail(imp, "unsupported: dim %d of input '%s' is %lld", d,
+          return qoUnsupported(imp, "unsupported: dim %d of input '%s' is %lld", d,
                         name, (long long)md->dim_value);
         dims[d] = md->dim_value;
       } else if (d == 0) {
@@ -325,14 +378,14 @@ static int setNode(qoImporter *imp, const Onnx__NodeProto *n, size_t index) {
   else
     qoBufPrintf(&b, "%s_%zu", n->op_type ? n->op_type : "node", index);
   imp->nodeName = qoBufTake(&b);
-  return imp->nodeName ? 0 : qoFail(imp, "out of memory");
+  return imp->nodeName ? 0 : qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
 }
 
 static int importNode(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!n->op_type)
     return qoFail(imp, "node has no op_type");
   if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0)
-    return qoFail(imp, "unsupported operator domain '%s'", n->domain);
+    return qoUnsupported(imp, "unsupported operator domain '%s'", n->domain);
   if (imp->opset < 0)
     return qoFail(imp, "the model does not import the default ONNX opset");
   int folded = qoTryFold(imp, n);
@@ -340,7 +393,7 @@ static int importNode(qoImporter *imp, const Onnx__NodeProto *n) {
     return folded < 0 ? -1 : 0;
   qoOpImportFn fn = findOp(n->op_type);
   if (!fn)
-    return qoFail(imp, "unsupported operator '%s'", n->op_type);
+    return qoUnsupported(imp, "unsupported operator '%s'", n->op_type);
   int rc = fn(imp, n);
   return rc < 0 || imp->error ? -1 : 0;
 }
@@ -348,6 +401,7 @@ static int importNode(qoImporter *imp, const Onnx__NodeProto *n) {
 static char *importModel(qoImporter *imp, const Onnx__ModelProto *m,
                          const qoOnnxImportOptions *o) {
   const Onnx__GraphProto *g = m->graph;
+  imp->graph = g;
   if (!g) {
     qoFail(imp, "model has no graph");
     return NULL;
@@ -367,7 +421,7 @@ static char *importModel(qoImporter *imp, const Onnx__ModelProto *m,
   int *argSsa = calloc(g->n_input + 1, sizeof *argSsa);
   int *outSsa = calloc(g->n_output + 1, sizeof *outSsa);
   if (!isArg || !argSsa || !outSsa) {
-    qoFail(imp, "out of memory");
+    qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     goto cleanup;
   }
   for (size_t k = 0; k < g->n_initializer; ++k) {
@@ -423,7 +477,7 @@ static char *importModel(qoImporter *imp, const Onnx__ModelProto *m,
                                  v->elemType == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
                                  v->elemType == ONNX__TENSOR_PROTO__DATA_TYPE__INT32);
     if (!intOut && (!qoIsFloatType(v->elemType) || (v->isConst && !v->f))) {
-      qoFail(imp, "unsupported: graph output '%s' has element type %s", name,
+      qoUnsupported(imp, "unsupported: graph output '%s' has element type %s", name,
              qoTypeName(v->elemType));
       goto cleanup;
     }
@@ -435,7 +489,7 @@ static char *importModel(qoImporter *imp, const Onnx__ModelProto *m,
   }
   text = assemble(imp, g, o, isArg, argSsa, outSsa);
   if (!text)
-    qoFail(imp, "out of memory");
+    qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
 cleanup:
   free(isArg);
   free(argSsa);
@@ -443,15 +497,29 @@ cleanup:
   return text;
 }
 
-char *qoOnnxImportBufferToText(const void *data, size_t size,
-                               const char *displayName,
-                               const qoOnnxImportOptions *opts, char **error) {
+const char *qoOnnxStatusName(qoOnnxStatus status) {
+  switch (status) {
+  case QO_ONNX_OK: return "ok";
+  case QO_ONNX_INVALID: return "invalid";
+  case QO_ONNX_UNSUPPORTED: return "unsupported";
+  case QO_ONNX_IO: return "I/O error";
+  case QO_ONNX_NOMEM: return "out of memory";
+  }
+  return "unknown";
+}
+
+qoOnnxStatus qoOnnxImportBuffer(const void *data, size_t size,
+                                const char *displayName, const char *baseDir,
+                                const qoOnnxImportOptions *opts, char **text,
+                                char **error) {
   qoImporter imp;
   memset(&imp, 0, sizeof imp);
   imp.path = displayName ? displayName : "<buffer>";
+  imp.baseDir = baseDir;
   imp.zpSsa = imp.shiftSsa = -1;
-  char *text = NULL;
+  imp.foldBudget = QO_FOLD_BUDGET + (size < (size_t)QO_MAX_ELEMS ? (int64_t)size : QO_MAX_ELEMS);
   Onnx__ModelProto *m = NULL;
+  *text = NULL;
   if (error)
     *error = NULL;
   if (!data && size) {
@@ -462,7 +530,7 @@ char *qoOnnxImportBufferToText(const void *data, size_t size,
       qoFail(&imp, "cannot parse the ONNX model (truncated or corrupt "
                    "protobuf)");
     else
-      text = importModel(&imp, m, opts);
+      *text = importModel(&imp, m, opts);
   }
   if (m)
     onnx__model_proto__free_unpacked(m, NULL);
@@ -473,23 +541,44 @@ char *qoOnnxImportBufferToText(const void *data, size_t size,
   for (int i = 0; i < imp.numElems; ++i)
     free(imp.elems[i]);
   free(imp.elems);
-  if (!text && !imp.error)
+  if (!*text && !imp.error)
     qoFail(&imp, "import failed");
-  if (text) {
+  if (*text) {
     free(imp.error);
-  } else if (error) {
-    *error = imp.error;
-  } else {
-    free(imp.error);
+    return QO_ONNX_OK;
   }
+  if (error)
+    *error = imp.error;
+  else
+    free(imp.error);
+  return imp.status;
+}
+
+char *qoOnnxImportBufferToText(const void *data, size_t size,
+                               const char *displayName,
+                               const qoOnnxImportOptions *opts, char **error) {
+  char *text;
+  qoOnnxImportBuffer(data, size, displayName, NULL, opts, &text, error);
   return text;
 }
 
-char *qoOnnxImportFileToText(const char *path, const qoOnnxImportOptions *opts,
-                             char **error) {
+/* The folder of `path` ("." for a bare file name), malloc'd. */
+static char *dirOf(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash)
+    return strdup(".");
+  if (slash == path)
+    return strdup("/");
+  return strndup(path, (size_t)(slash - path));
+}
+
+qoOnnxStatus qoOnnxImportFile(const char *path, const qoOnnxImportOptions *opts,
+                              char **text, char **error) {
+  *text = NULL;
   if (error)
     *error = NULL;
   qoBuf msg = {0};
+  qoOnnxStatus st = QO_ONNX_IO;
   FILE *f = path ? fopen(path, "rb") : NULL;
   if (!f) {
     qoBufPrintf(&msg, "%s: error: cannot open file", path ? path : "(null)");
@@ -503,17 +592,28 @@ char *qoOnnxImportFileToText(const char *path, const qoOnnxImportOptions *opts,
   int readErr = ferror(f);
   fclose(f);
   if (readErr || data.failed) {
+    st = readErr ? QO_ONNX_IO : QO_ONNX_NOMEM;
     qoBufFree(&data);
     qoBufPrintf(&msg, "%s: error: cannot read file", path);
     goto fail;
   }
-  char *text = qoOnnxImportBufferToText(data.data, data.len, path, opts, error);
+  char *dir = dirOf(path);
+  st = dir ? qoOnnxImportBuffer(data.data, data.len, path, dir, opts, text, error)
+           : QO_ONNX_NOMEM;
+  free(dir);
   qoBufFree(&data);
-  return text;
+  return st;
 fail:
   if (error)
     *error = qoBufTake(&msg);
   else
     qoBufFree(&msg);
-  return NULL;
+  return st;
+}
+
+char *qoOnnxImportFileToText(const char *path, const qoOnnxImportOptions *opts,
+                             char **error) {
+  char *text;
+  qoOnnxImportFile(path, opts, &text, error);
+  return text;
 }

@@ -62,9 +62,24 @@ typedef struct qoSsaType {
   int64_t dims[QO_MAX_RANK];
 } qoSsaType;
 
+/* Bounds on shapes from a model: any dimension and any tensor's element
+ * count, so that shape arithmetic on values in the table cannot overflow. */
+#define QO_MAX_DIM ((int64_t)1 << 40)
+#define QO_MAX_ELEMS ((int64_t)1 << 40)
+/* Constants that import-time folding creates beyond the size of the node's
+ * inputs (ConstantOfShape, Expand, broadcasting) are limited to this many
+ * elements each; all folded constants together to QO_FOLD_BUDGET plus the
+ * model's size in bytes. */
+#define QO_MAX_FOLD_GROWTH ((int64_t)1 << 24)
+#define QO_FOLD_BUDGET ((int64_t)1 << 24)
+
 typedef struct qoImporter {
   const char *path;      /* display name for messages */
+  const char *baseDir;   /* folder of external data files; NULL: refused */
+  const Onnx__GraphProto *graph; /* for messages about later producers */
   char *error;           /* first error (malloc'd), NULL while all is well */
+  qoOnnxStatus status;   /* what kind of error (QO_ONNX_OK while none) */
+  int64_t foldBudget;    /* elements folding may still create */
   int64_t opset;         /* default-domain opset version */
   const Onnx__NodeProto *node; /* node being imported, for messages/locs */
   char *nodeName;        /* its display name (malloc'd) */
@@ -80,13 +95,28 @@ typedef struct qoImporter {
   int64_t nextQid;       /* next qo.id of an activation quant.qcast */
 } qoImporter;
 
-/* Records an error about the current node (first one wins); returns -1. */
+/* Records an error about the current node (first one wins); returns -1.
+ * qoFail: the model is invalid (QO_ONNX_INVALID); qoUnsupported: valid ONNX
+ * the importer does not handle (QO_ONNX_UNSUPPORTED; the message starts with
+ * "unsupported"); qoFailStatus: any other status (I/O, memory). */
 int qoFail(qoImporter *imp, const char *fmt, ...) QO_PRINTF(2, 3);
+int qoUnsupported(qoImporter *imp, const char *fmt, ...) QO_PRINTF(2, 3);
+int qoFailStatus(qoImporter *imp, qoOnnxStatus status, const char *fmt, ...)
+    QO_PRINTF(3, 4);
 
 /* Numpy broadcast shape of `count` values into `dims`; returns the rank or -1
  * (after qoFail naming the incompatible dimension). */
 int qoBroadcastShape(qoImporter *imp, qoValue **vs, int count, int64_t *dims);
+/* Product of dims; saturates at INT64_MAX instead of overflowing (values in
+ * the table are bounded by QO_MAX_ELEMS, so only raw shapes saturate). */
 int64_t qoNumElements(int rank, const int64_t *dims);
+/* 0 if every dim is in [0, QO_MAX_DIM] and the product <= QO_MAX_ELEMS,
+ * else -1 after an error naming `what`. */
+int qoCheckShape(qoImporter *imp, int rank, const int64_t *dims,
+                 const char *what);
+/* `x` rounded toward zero into int64 (NaN: 0; saturated out of range): the
+ * C conversion of such values is undefined. */
+int64_t qoF2I(double x);
 
 /* values.c */
 qoValue *qoLookup(qoImporter *imp, const char *name);

@@ -25,13 +25,18 @@ int qoWindowGeometry(qoImporter *imp, const Onnx__NodeProto *n,
     int64_t k = w->kernel[d], s = w->stride[d], dl = w->dilation[d];
     if (k < 1 || s < 1 || dl < 1)
       return qoFail(imp, "kernel, strides and dilations must be positive");
+    if (k > INT32_MAX || s > INT32_MAX || dl > INT32_MAX)
+      return qoUnsupported(imp, "unsupported: kernel, stride or dilation "
+                                "above 2^31");
     int64_t ek = (k - 1) * dl + 1;
     if (!strcmp(autoPad, "NOTSET") || !strcmp(autoPad, "VALID")) {
       int valid = autoPad[0] == 'V';
       w->padBegin[d] = pads && !valid ? pads[d] : 0;
       w->padEnd[d] = pads && !valid ? pads[d + 2] : 0;
       if (w->padBegin[d] < 0 || w->padEnd[d] < 0)
-        return qoFail(imp, "unsupported: negative pads");
+        return qoUnsupported(imp, "unsupported: negative pads");
+      if (w->padBegin[d] > QO_MAX_DIM || w->padEnd[d] > QO_MAX_DIM)
+        return qoUnsupported(imp, "unsupported: pads above 2^40");
       int64_t span = in[d] + w->padBegin[d] + w->padEnd[d] - ek;
       if (span < 0)
         return qoFail(imp, "kernel (%lld) is larger than the padded input "
@@ -48,7 +53,7 @@ int qoWindowGeometry(qoImporter *imp, const Onnx__NodeProto *n,
       w->padBegin[d] = autoPad[5] == 'U' ? total / 2 : total - total / 2;
       w->padEnd[d] = total - w->padBegin[d];
     } else {
-      return qoFail(imp, "unsupported: auto_pad '%s'", autoPad);
+      return qoUnsupported(imp, "unsupported: auto_pad '%s'", autoPad);
     }
     int64_t end = (w->out[d] - 1) * s + ek - in[d] - w->padBegin[d];
     w->crop[d] = end < 0 ? -end : 0;
@@ -120,7 +125,7 @@ static int conv2d(qoImporter *imp, int x, qoValue *wt, const float *bias,
   if (wt->isConst) {
     float *ohwi = malloc((size_t)(oc * KH * KW * I) * sizeof *ohwi);
     if (!ohwi)
-      return qoFail(imp, "out of memory");
+      return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     int64_t p = 0;
     for (int64_t o = 0; o < oc; ++o)
       for (int64_t h = 0; h < KH; ++h)
@@ -159,7 +164,7 @@ static int depthwise(qoImporter *imp, int x, qoValue *wt, const float *bias,
   if (wt->isConst) {
     float *hwcm = malloc((size_t)(O * KH * KW) * sizeof *hwcm);
     if (!hwcm)
-      return qoFail(imp, "out of memory");
+      return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     for (int64_t h = 0; h < KH; ++h)
       for (int64_t x2 = 0; x2 < KW; ++x2)
         for (int64_t c = 0; c < C; ++c)
@@ -170,7 +175,7 @@ static int depthwise(qoImporter *imp, int x, qoValue *wt, const float *bias,
     /* Per-output-channel weights are per-axis on C (axis 2) when M == 1. */
     if (wt->wq && wt->wq->n > 1 && M != 1) {
       free(hwcm);
-      return qoFail(imp, "unsupported: per-channel quantized depthwise "
+      return qoUnsupported(imp, "unsupported: per-channel quantized depthwise "
                          "weights with channel multiplier %lld", (long long)M);
     }
     wid = qoWrapWeight(imp, wt, qoEmitConstF32(imp, 4, wd, hwcm), 2, 0);
@@ -208,10 +213,10 @@ int qoImportConv(qoImporter *imp, const Onnx__NodeProto *n) {
 int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
                qoValue *wt, qoValue *b, int64_t *outDims) {
   if (x->rank != 4)
-    return qoFail(imp, "unsupported: Conv with %d spatial dims (only 2-D)",
+    return qoUnsupported(imp, "unsupported: Conv with %d spatial dims (only 2-D)",
                   x->rank - 2);
   if (wt->rank != 4 || (wt->isConst && !wt->f))
-    return qoFail(imp, "unsupported: Conv weights must be a 4-D float tensor");
+    return qoUnsupported(imp, "unsupported: Conv weights must be a 4-D float tensor");
   int64_t N = x->dims[0], C = x->dims[1], O = wt->dims[0];
   int64_t group = qoAttrInt(n, "group", 1);
   if (group < 1 || C % group || O % group || wt->dims[1] * group != C)
@@ -223,7 +228,7 @@ int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
   /* Host bias unless the bias is computed at run time. */
   float *bias = b && !b->isConst ? NULL : calloc((size_t)O, sizeof *bias);
   if (!bias && !(b && !b->isConst))
-    return qoFail(imp, "out of memory");
+    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
   if (bias && b)
     memcpy(bias, b->f, (size_t)O * sizeof *bias);
   int rc = 0;
@@ -241,7 +246,7 @@ int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
     } else if (group == C && wt->dims[1] == 1) {
       id = depthwise(imp, xin, wt, bias, b, &w);
     } else if (group > 64) {
-      id = qoFail(imp, "unsupported: grouped Conv with %lld groups",
+      id = qoUnsupported(imp, "unsupported: grouped Conv with %lld groups",
                   (long long)group);
     } else {
       int parts[64];
@@ -273,12 +278,12 @@ int qoImportBatchNorm(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!x || !p[0] || !p[1] || !p[2] || !p[3])
     return -1;
   if (qoAttrInt(n, "training_mode", 0) != 0)
-    return qoFail(imp, "unsupported: BatchNormalization with training_mode=1");
+    return qoUnsupported(imp, "unsupported: BatchNormalization with training_mode=1");
   for (size_t k = 1; k < n->n_output; ++k)
     if (n->output[k][0])
-      return qoFail(imp, "unsupported: BatchNormalization training outputs");
+      return qoUnsupported(imp, "unsupported: BatchNormalization training outputs");
   if (imp->opset < 9 && qoAttrInt(n, "spatial", 1) == 0)
-    return qoFail(imp, "unsupported: BatchNormalization with spatial=0");
+    return qoUnsupported(imp, "unsupported: BatchNormalization with spatial=0");
   if (x->rank < 2)
     return qoFail(imp, "BatchNormalization input must have rank >= 2");
   int64_t C = x->dims[1];
@@ -297,7 +302,7 @@ int qoImportBatchNorm(qoImporter *imp, const Onnx__NodeProto *n) {
               qoPhysAxis(layout, x->rank, 1));
   int64_t phys[QO_MAX_RANK];
   qoPhysDims(layout, x->rank, x->dims, phys);
-  int id = attrs.failed ? qoFail(imp, "out of memory")
+  int id = attrs.failed ? qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory")
                         : qoEmitWithAttrs(imp, "qo.batch_norm", 5, ins,
                                           attrs.data, x->rank, phys);
   qoBufFree(&attrs);

@@ -91,7 +91,7 @@ int qoImportUnary(qoImporter *imp, const Onnx__NodeProto *n) {
                                        addScalar(imp, qoEmitUnary(imp, "tosa.abs", a),
                                                  1.0f)));
   } else {
-    return qoFail(imp, "unsupported operator '%s'", op);
+    return qoUnsupported(imp, "unsupported operator '%s'", op);
   }
   qoValue *out = id < 0 ? NULL : qoOutput(imp, n, 0, x->rank, x->dims);
   if (!out)
@@ -174,12 +174,12 @@ static int combine(qoImporter *imp, const char *op, int a, int b) {
     return qoEmitBinary(imp, "tosa.maximum", a, b);
   if (!strcmp(op, "Min"))
     return qoEmitBinary(imp, "tosa.minimum", a, b);
-  return qoFail(imp, "unsupported operator '%s'", op);
+  return qoUnsupported(imp, "unsupported operator '%s'", op);
 }
 
 static int importNary(qoImporter *imp, const Onnx__NodeProto *n, int count) {
   if (count < 1 || count > 16)
-    return qoFail(imp, "unsupported: %d inputs", count);
+    return qoUnsupported(imp, "unsupported: %d inputs", count);
   qoValue *vs[16];
   int ids[16] = {0}, layout;
   for (int k = 0; k < count; ++k)
@@ -206,7 +206,7 @@ int qoImportBinary(qoImporter *imp, const Onnx__NodeProto *n) {
   if (n->n_input != 2)
     return qoFail(imp, "expected 2 inputs, got %zu", n->n_input);
   if (imp->opset < 7 && qoAttrInt(n, "broadcast", 0) && qoAttr(n, "axis"))
-    return qoFail(imp, "unsupported: legacy broadcast with 'axis'");
+    return qoUnsupported(imp, "unsupported: legacy broadcast with 'axis'");
   return importNary(imp, n, 2);
 }
 
@@ -221,7 +221,7 @@ int qoImportPRelu(qoImporter *imp, const Onnx__NodeProto *n) {
   /* Before opset 7 a 1-D slope broadcast along the channel axis (dim 1). */
   if (imp->opset < 7 && vs[1]->rank == 1 && vs[0]->rank > 2 &&
       vs[1]->dims[0] == vs[0]->dims[1] && vs[1]->dims[0] != vs[0]->dims[vs[0]->rank - 1])
-    return qoFail(imp, "unsupported: legacy (opset %lld) PRelu slope broadcast along axis 1",
+    return qoUnsupported(imp, "unsupported: legacy (opset %lld) PRelu slope broadcast along axis 1",
                   (long long)imp->opset);
   int ids[2] = {0, 0}, layout;
   int64_t dims[QO_MAX_RANK];

@@ -39,8 +39,11 @@ int qoImportGemm(qoImporter *imp, const Onnx__NodeProto *n) {
   if (A->rank != 2 || B->rank != 2)
     return qoFail(imp, "Gemm operands must be 2-D (got rank %d and %d)",
                   A->rank, B->rank);
-  int transA = (int)qoAttrInt(n, "transA", 0);
-  int transB = (int)qoAttrInt(n, "transB", 0);
+  int64_t tA = qoAttrInt(n, "transA", 0), tB = qoAttrInt(n, "transB", 0);
+  if ((tA != 0 && tA != 1) || (tB != 0 && tB != 1))
+    return qoFail(imp, "transA and transB must be 0 or 1 (got %lld and %lld)",
+                  (long long)tA, (long long)tB);
+  int transA = (int)tA, transB = (int)tB;
   float alpha = qoAttrFloat(n, "alpha", 1.0f), beta = qoAttrFloat(n, "beta", 1.0f);
   int64_t M = A->dims[transA], K = A->dims[!transA];
   int64_t K2 = B->dims[transB], N = B->dims[!transB];
@@ -56,11 +59,11 @@ int qoImportGemm(qoImporter *imp, const Onnx__NodeProto *n) {
   int b;
   float post = 1.0f;
   if (B->wq && alpha != 1.0f)
-    return qoFail(imp, "unsupported: Gemm alpha != 1 with quantized weights");
+    return qoUnsupported(imp, "unsupported: Gemm alpha != 1 with quantized weights");
   if (B->isConst && B->f) {
     float *kn = malloc((size_t)(K * N) * sizeof *kn);
     if (!kn)
-      return qoFail(imp, "out of memory");
+      return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     for (int64_t k = 0; k < K; ++k)
       for (int64_t j = 0; j < N; ++j)
         kn[k * N + j] = alpha * (transB ? B->f[j * K + k] : B->f[k * N + j]);
@@ -88,7 +91,7 @@ int qoImportGemm(qoImporter *imp, const Onnx__NodeProto *n) {
       int64_t cnt = cd[0] * cd[1];
       float *cv = malloc((size_t)cnt * sizeof *cv);
       if (!cv)
-        return qoFail(imp, "out of memory");
+        return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
       for (int64_t k = 0; k < cnt; ++k)
         cv[k] = beta * C->f[k];
       c = qoEmitConstF32(imp, 2, cd, cv);
@@ -185,7 +188,7 @@ static int matmulGeneral(qoImporter *imp, const qoValue *A, const qoValue *B,
   if (B->rank > 1)
     od[ro++] = N;
   if (ro > QO_MAX_RANK)
-    return qoFail(imp, "unsupported: MatMul result rank");
+    return qoUnsupported(imp, "unsupported: MatMul result rank");
   int y;
   if (rb == 2) { /* fold A's batch into M: [1, P*M, K] x [1, K, N] */
     int64_t a3[3] = {1, qoNumElements(nb, bs) * M, K}, b3[3] = {1, K, N};

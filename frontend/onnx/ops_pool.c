@@ -16,10 +16,10 @@ int qoImportPool(qoImporter *imp, const Onnx__NodeProto *n) {
     return -1;
   int isMax = n->op_type[0] == 'M';
   if (x->rank != 4)
-    return qoFail(imp, "unsupported: %s with %d spatial dims (only 2-D)",
+    return qoUnsupported(imp, "unsupported: %s with %d spatial dims (only 2-D)",
                   n->op_type, x->rank - 2);
   if (n->n_output > 1 && n->output[1][0])
-    return qoFail(imp, "unsupported: MaxPool Indices output");
+    return qoUnsupported(imp, "unsupported: MaxPool Indices output");
   qoWindow w;
   memset(&w, 0, sizeof w);
   size_t nk, ns, nd;
@@ -33,7 +33,7 @@ int qoImportPool(qoImporter *imp, const Onnx__NodeProto *n) {
     w.stride[i] = s ? s[i] : 1;
     w.dilation[i] = 1;
     if (d && d[i] != 1)
-      return qoFail(imp, "unsupported: %s with dilations", n->op_type);
+      return qoUnsupported(imp, "unsupported: %s with dilations", n->op_type);
   }
   int ceilMode = (int)qoAttrInt(n, "ceil_mode", 0);
   if (qoWindowGeometry(imp, n, x->dims + 2, ceilMode, &w) < 0)
@@ -62,7 +62,7 @@ int qoImportPool(qoImporter *imp, const Onnx__NodeProto *n) {
   }
   for (int i = 0; i < 2; ++i)
     if (w.padBegin[i] >= w.kernel[i] || w.tosaEnd[i] >= w.kernel[i])
-      return qoFail(imp, "unsupported: padding as large as the kernel");
+      return qoUnsupported(imp, "unsupported: padding as large as the kernel");
   in = qoCropNhwc(imp, in, &w);
   char props[256];
   int len = snprintf(props, sizeof props, "kernel = array<i64: %lld, %lld>, ",
@@ -92,7 +92,7 @@ int qoImportGlobalPool(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!x)
     return -1;
   if (x->rank != 4)
-    return qoFail(imp, "unsupported: %s with %d spatial dims (only 2-D)",
+    return qoUnsupported(imp, "unsupported: %s with %d spatial dims (only 2-D)",
                   n->op_type, x->rank - 2);
   int isMax = !strcmp(n->op_type, "GlobalMaxPool");
   char props[192];

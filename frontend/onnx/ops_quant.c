@@ -65,7 +65,7 @@ static qoQParams *copyParams(qoImporter *imp, const qoQParams *p) {
   }
   if (!c || !c->scale || !c->zp) {
     qoQParamsFree(c);
-    qoFail(imp, "out of memory");
+    qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     return NULL;
   }
   memcpy(c->scale, p->scale, (size_t)p->n * sizeof *c->scale);
@@ -96,19 +96,19 @@ static int readParams(qoImporter *imp, const Onnx__NodeProto *n, size_t si,
   if (!s || imp->error)
     return -1;
   if (!s->isConst || (z && !z->isConst))
-    return qoFail(imp, "unsupported: run-time quantization parameters ('%s')",
+    return qoUnsupported(imp, "unsupported: run-time quantization parameters ('%s')",
                   !s->isConst ? s->name : z->name);
   if (!s->f)
     return qoFail(imp, "quantization scale '%s' must be a float tensor", s->name);
   if (s->rank > 1)
-    return qoFail(imp, "unsupported: blocked quantization (scale '%s' has "
+    return qoUnsupported(imp, "unsupported: blocked quantization (scale '%s' has "
                        "rank %d)", s->name, s->rank);
   int64_t ns = qoNumElements(s->rank, s->dims);
   if (ns < 1)
     return qoFail(imp, "quantization scale '%s' is empty", s->name);
   if (z) {
     if (!isQuantInt(z->elemType))
-      return qoFail(imp, "unsupported: %s zero point '%s' (int8/uint8 only)",
+      return qoUnsupported(imp, "unsupported: %s zero point '%s' (int8/uint8 only)",
                     qoTypeName(z->elemType), z->name);
     if (qoNumElements(z->rank, z->dims) != ns)
       return qoFail(imp, "zero point '%s' and scale '%s' differ in size",
@@ -116,7 +116,7 @@ static int readParams(qoImporter *imp, const Onnx__NodeProto *n, size_t si,
   }
   if (ns > 1) {
     if (axis < 0)
-      return qoFail(imp, "unsupported: per-axis quantization parameters "
+      return qoUnsupported(imp, "unsupported: per-axis quantization parameters "
                          "('%s') for this operand", s->name);
     if (axis >= rank || dims[axis] != ns)
       return qoFail(imp, "per-axis scale '%s' has %lld elements, but axis %d "
@@ -129,12 +129,12 @@ static int readParams(qoImporter *imp, const Onnx__NodeProto *n, size_t si,
   p->scale = malloc((size_t)ns * sizeof *p->scale);
   p->zp = calloc((size_t)ns, sizeof *p->zp);
   if (!p->scale || !p->zp)
-    return qoFail(imp, "out of memory");
+    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
   for (int64_t k = 0; k < ns; ++k) {
     p->scale[k] = s->f[k];
     if (!isfinite(p->scale[k]) || p->scale[k] <= 0.0f)
-      return qoFail(imp, "unsupported: quantization scale %g in '%s' (must be "
-                         "positive and finite)", (double)p->scale[k], s->name);
+      return qoFail(imp, "quantization scale %g in '%s' must be positive and "
+                         "finite", (double)p->scale[k], s->name);
     if (z)
       p->zp[k] = z->i[k];
   }
@@ -170,7 +170,7 @@ static int quantElem(qoImporter *imp, const qoQParams *p, int physAxis,
   }
   char *s = qoBufTake(&b);
   if (!s)
-    return qoFail(imp, "out of memory");
+    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
   int e = qoElem(imp, s);
   free(s);
   return e;
@@ -194,7 +194,7 @@ static int qcast(qoImporter *imp, int x, const qoQParams *p, int physAxis,
   qoBufPrintf(&a, "qo.id = %lld : i64, qo.name = \"", (long long)imp->nextQid++);
   qoBufAppendEscaped(&a, imp->nodeName ? imp->nodeName : "");
   qoBufAppend(&a, "\"");
-  int id = a.failed ? qoFail(imp, "out of memory")
+  int id = a.failed ? qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory")
                     : qoEmitT(imp, "quant.qcast", 1, &x, a.data, 0, e, rank, dims);
   qoBufFree(&a);
   return id;
@@ -245,7 +245,7 @@ static int relayout(qoImporter *imp, int x, int from, int to, int rank) {
  * in `layout`. */
 static int intBits(qoImporter *imp, qoValue *v, int layout) {
   if (v->isConst || !isQuantInt(v->elemType))
-    return qoFail(imp, "unsupported: '%s' must be a run-time int8/uint8 tensor",
+    return qoUnsupported(imp, "unsupported: '%s' must be a run-time int8/uint8 tensor",
                   v->name);
   int from = layoutOf(v);
   int x = v->ssa[from];
@@ -258,7 +258,7 @@ static int intBits(qoImporter *imp, qoValue *v, int layout) {
  * `layout`. */
 static int dequantize(qoImporter *imp, qoValue *v, const qoQParams *p, int layout) {
   if (v->isConst || !isQuantInt(v->elemType))
-    return qoFail(imp, "unsupported: dequantizing the %s %s '%s'",
+    return qoUnsupported(imp, "unsupported: dequantizing the %s %s '%s'",
                   v->isConst ? "constant" : "run-time", qoTypeName(v->elemType),
                   v->name);
   if (p->isSigned != (v->elemType == T_I8))
@@ -309,7 +309,7 @@ static float *dequantConst(qoImporter *imp, const qoValue *v, const qoQParams *p
     inner *= v->dims[d];
   float *f = malloc((size_t)(n ? n : 1) * sizeof *f);
   if (!f) {
-    qoFail(imp, "out of memory");
+    qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     return NULL;
   }
   for (int64_t k = 0; k < n; ++k) {
@@ -336,7 +336,7 @@ static int fillWeight(qoImporter *imp, qoValue *out, const qoValue *v,
 
 static int checkNoBlocks(qoImporter *imp, const Onnx__NodeProto *n) {
   if (qoAttrInt(n, "block_size", 0) != 0)
-    return qoFail(imp, "unsupported: blocked quantization (block_size)");
+    return qoUnsupported(imp, "unsupported: blocked quantization (block_size)");
   return 0;
 }
 
@@ -345,7 +345,7 @@ int qoImportQuantizeLinear(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!x || checkNoBlocks(imp, n) < 0)
     return -1;
   if (!qoIsFloatType(x->elemType))
-    return qoFail(imp, "unsupported: QuantizeLinear of a %s tensor",
+    return qoUnsupported(imp, "unsupported: QuantizeLinear of a %s tensor",
                   qoTypeName(x->elemType));
   qoValue *s = qoInput(imp, n, 1);
   if (!s)
@@ -369,7 +369,7 @@ int qoImportQuantizeLinear(qoImporter *imp, const Onnx__NodeProto *n) {
       out->i = malloc((size_t)(cnt ? cnt : 1) * sizeof *out->i);
     }
     if (!out || !out->i) {
-      rc = out ? qoFail(imp, "out of memory") : -1;
+      rc = out ? qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory") : -1;
     } else {
       float lo = p.isSigned ? -128.0f : 0.0f, hi = p.isSigned ? 127.0f : 255.0f;
       for (int64_t k = 0; k < cnt; ++k) {
@@ -399,7 +399,7 @@ int qoImportDequantizeLinear(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!x || checkNoBlocks(imp, n) < 0)
     return -1;
   if (!isQuantInt(x->elemType) && x->elemType != T_I32)
-    return qoFail(imp, "unsupported: DequantizeLinear of a %s tensor",
+    return qoUnsupported(imp, "unsupported: DequantizeLinear of a %s tensor",
                   qoTypeName(x->elemType));
   qoValue *s = qoInput(imp, n, 1);
   if (!s)
@@ -417,7 +417,7 @@ int qoImportDequantizeLinear(qoImporter *imp, const Onnx__NodeProto *n) {
     qoValue *z = qoOptInput(imp, n, 2);
     qoValue *out = NULL;
     if (!x->isConst)
-      rc = qoFail(imp, "unsupported: DequantizeLinear of a run-time int32 tensor");
+      rc = qoUnsupported(imp, "unsupported: DequantizeLinear of a run-time int32 tensor");
     else if (z && z->elemType != T_I32)
       rc = qoFail(imp, "int32 DequantizeLinear needs an int32 zero point");
     else if (!(out = qoDefine(imp, n->output[0], T_F32, x->rank, x->dims)))
@@ -522,7 +522,7 @@ int qoImportQLinearConv(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!x || !w || imp->error)
     return -1;
   if (x->rank != 4 || w->rank != 4)
-    return qoFail(imp, "unsupported: QLinearConv with %d spatial dims (only 2-D)",
+    return qoUnsupported(imp, "unsupported: QLinearConv with %d spatial dims (only 2-D)",
                   x->rank - 2);
   qoQParams xp, wp;
   qoValue xf, wf, bf;
@@ -541,7 +541,7 @@ int qoImportQLinearConv(qoImporter *imp, const Onnx__NodeProto *n) {
     int64_t O = w->dims[0];
     if (!bias->isConst || bias->elemType != T_I32 || bias->rank != 1 ||
         bias->dims[0] != O)
-      rc = qoFail(imp, "unsupported: QLinearConv bias must be an int32 "
+      rc = qoUnsupported(imp, "unsupported: QLinearConv bias must be an int32 "
                        "initializer of %lld elements", (long long)O);
     if (rc == 0) {
       bf.name = bias->name;
@@ -552,7 +552,7 @@ int qoImportQLinearConv(qoImporter *imp, const Onnx__NodeProto *n) {
       bf.ssa[0] = bf.ssa[1] = bf.deq[0] = bf.deq[1] = -1;
       bf.f = malloc((size_t)O * sizeof *bf.f);
       if (!bf.f)
-        rc = qoFail(imp, "out of memory");
+        rc = qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
       for (int64_t c = 0; rc == 0 && c < O; ++c)
         bf.f[c] = (float)((double)bias->i[c] * (double)xp.scale[0] *
                           (double)wp.scale[wp.n > 1 ? c : 0]);
@@ -615,7 +615,7 @@ static int intZeroPoint(qoImporter *imp, const Onnx__NodeProto *n, size_t idx,
     return -1;
   if (z) {
     if (!z->isConst)
-      return qoFail(imp, "unsupported: run-time quantization parameters ('%s')",
+      return qoUnsupported(imp, "unsupported: run-time quantization parameters ('%s')",
                     z->name);
     if (!isQuantInt(z->elemType) || z->elemType != type)
       return qoFail(imp, "zero point '%s' (%s) does not match its %s tensor",
@@ -623,7 +623,7 @@ static int intZeroPoint(qoImporter *imp, const Onnx__NodeProto *n, size_t idx,
     int64_t cnt = qoNumElements(z->rank, z->dims);
     for (int64_t k = 1; k < cnt; ++k)
       if (z->i[k] != z->i[0])
-        return qoFail(imp, "unsupported: per-channel zero points ('%s')", z->name);
+        return qoUnsupported(imp, "unsupported: per-channel zero points ('%s')", z->name);
     if (cnt > 0)
       *zp = z->i[0];
   }
@@ -649,7 +649,7 @@ static int intOperand(qoImporter *imp, qoValue *v, int layout, int ohwi) {
     int64_t cnt = qoNumElements(v->rank, v->dims);
     int64_t *d = malloc((size_t)(cnt ? cnt : 1) * sizeof *d);
     if (!d)
-      return qoFail(imp, "out of memory");
+      return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     int64_t dims[QO_MAX_RANK];
     memcpy(dims, v->dims, sizeof dims);
     if (ohwi) {
@@ -692,10 +692,10 @@ int qoImportConvInteger(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!x || !w || imp->error)
     return -1;
   if (x->rank != 4 || w->rank != 4)
-    return qoFail(imp, "unsupported: ConvInteger with %d spatial dims (only 2-D)",
+    return qoUnsupported(imp, "unsupported: ConvInteger with %d spatial dims (only 2-D)",
                   x->rank - 2);
   if (qoAttrInt(n, "group", 1) != 1)
-    return qoFail(imp, "unsupported: grouped ConvInteger");
+    return qoUnsupported(imp, "unsupported: grouped ConvInteger");
   int64_t N = x->dims[0], C = x->dims[1], O = w->dims[0];
   if (w->dims[1] != C)
     return qoFail(imp, "weights [%lld,%lld,..] do not match %lld input channels",
@@ -773,7 +773,7 @@ int qoImportDynamicQuantizeLinear(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!x)
     return -1;
   if (!qoIsFloatType(x->elemType) || x->isConst)
-    return qoFail(imp, "unsupported: DynamicQuantizeLinear of a constant or "
+    return qoUnsupported(imp, "unsupported: DynamicQuantizeLinear of a constant or "
                        "non-float tensor");
   int64_t cnt = qoNumElements(x->rank, x->dims);
   int64_t flat[2] = {1, cnt}, one2[2] = {1, 1};

@@ -28,10 +28,15 @@ int qoReshapeDims(qoImporter *imp, const qoValue *in, const int64_t *spec,
       continue;
     } else if (spec[k] < 0) {
       return qoFail(imp, "Reshape: invalid dimension %lld", (long long)spec[k]);
+    } else if (spec[k] > QO_MAX_DIM) {
+      return qoUnsupported(imp, "unsupported: Reshape to dimension %lld",
+                           (long long)spec[k]);
     } else {
       out[k] = spec[k];
     }
-    known *= out[k];
+    if (__builtin_mul_overflow(known, out[k], &known) || known > QO_MAX_ELEMS)
+      return qoUnsupported(imp, "unsupported: Reshape to more than 2^40 "
+                                "elements");
   }
   if (infer >= 0) {
     if (known == 0 || total % known != 0)
@@ -73,7 +78,7 @@ int qoReshapeLikeDims(qoImporter *imp, const Onnx__NodeProto *n,
       size_t cnt;
       const int64_t *a = qoAttrInts(n, "shape", &cnt);
       if (cnt > QO_MAX_RANK)
-        return qoFail(imp, "unsupported: Reshape to rank %zu", cnt);
+        return qoUnsupported(imp, "unsupported: Reshape to rank %zu", cnt);
       if (cnt)
         memcpy(spec, a, cnt * sizeof *a);
       ns = (int)cnt;
@@ -105,7 +110,7 @@ int qoReshapeLikeDims(qoImporter *imp, const Onnx__NodeProto *n,
   int squeeze = !strcmp(op, "Squeeze");
   int outRank = squeeze ? x->rank : x->rank + na;
   if (outRank > QO_MAX_RANK)
-    return qoFail(imp, "unsupported: rank %d", outRank);
+    return qoUnsupported(imp, "unsupported: rank %d", outRank);
   int mark[QO_MAX_RANK] = {0};
   for (int k = 0; k < na; ++k) {
     int a = qoAxis(imp, axes[k], outRank, "axis");
@@ -155,26 +160,26 @@ int qoImportIdentity(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!strcmp(n->op_type, "Cast")) {
     int to = (int)qoAttrInt(n, "to", 0);
     if (to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-      return qoFail(imp, "unsupported: Cast of a run-time value to %s",
+      return qoUnsupported(imp, "unsupported: Cast of a run-time value to %s",
                     qoTypeName(to));
   }
   if (!strcmp(n->op_type, "Dropout")) {
     if (n->n_output > 1 && n->output[1][0])
-      return qoFail(imp, "unsupported: Dropout mask output");
+      return qoUnsupported(imp, "unsupported: Dropout mask output");
     qoValue *training = qoOptInput(imp, n, 2);
     if (imp->error)
       return -1;
     if (training && (!training->isConst || !training->i || training->i[0]))
-      return qoFail(imp, "unsupported: Dropout in training mode");
+      return qoUnsupported(imp, "unsupported: Dropout in training mode");
   }
   if (!x->isConst && !qoIsFloatType(x->elemType))
-    return qoFail(imp, "unsupported: %s of the %s value '%s'", n->op_type,
+    return qoUnsupported(imp, "unsupported: %s of the %s value '%s'", n->op_type,
                   qoTypeName(x->elemType), x->name);
   qoValue *out = qoOutput(imp, n, 0, x->rank, x->dims);
   if (!out)
     return -1;
   if (x->isConst && !x->f)
-    return qoFail(imp, "unsupported: %s tensor '%s' used as a run-time value",
+    return qoUnsupported(imp, "unsupported: %s tensor '%s' used as a run-time value",
                   qoTypeName(x->elemType), x->name);
   if (x->isConst) {
     out->ssa[QO_ONNX] = qoUse(imp, x, QO_ONNX);
@@ -215,7 +220,7 @@ int qoImportTranspose(qoImporter *imp, const Onnx__NodeProto *n) {
 
 int qoImportConcat(qoImporter *imp, const Onnx__NodeProto *n) {
   if (n->n_input == 0 || n->n_input > 64)
-    return qoFail(imp, "unsupported: Concat with %zu inputs", n->n_input);
+    return qoUnsupported(imp, "unsupported: Concat with %zu inputs", n->n_input);
   qoValue *first = qoInput(imp, n, 0);
   if (!first)
     return -1;
@@ -266,7 +271,7 @@ int qoImportPad(qoImporter *imp, const Onnx__NodeProto *n) {
   char mode[32];
   qoAttrString(n, "mode", "constant", mode, sizeof mode);
   if (strcmp(mode, "constant") != 0)
-    return qoFail(imp, "unsupported: Pad mode '%s'", mode);
+    return qoUnsupported(imp, "unsupported: Pad mode '%s'", mode);
   int rank = x->rank;
   int64_t pads[2 * QO_MAX_RANK], axes[QO_MAX_RANK];
   float value = 0.0f;
@@ -303,7 +308,9 @@ int qoImportPad(qoImporter *imp, const Onnx__NodeProto *n) {
     begin[a] = pads[k];
     end[a] = pads[k + count];
     if (begin[a] < 0 || end[a] < 0)
-      return qoFail(imp, "unsupported: negative pads");
+      return qoUnsupported(imp, "unsupported: negative pads");
+    if (begin[a] > QO_MAX_DIM || end[a] > QO_MAX_DIM)
+      return qoUnsupported(imp, "unsupported: pads above 2^40");
   }
   for (int d = 0; d < rank; ++d)
     dims[d] = x->dims[d] + begin[d] + end[d];
@@ -335,7 +342,7 @@ int qoImportSlice(qoImporter *imp, const Onnx__NodeProto *n) {
     return -1;
   for (int d = 0; d < x->rank; ++d)
     if (st[d] != 1)
-      return qoFail(imp, "unsupported: Slice with step %lld on a run-time "
+      return qoUnsupported(imp, "unsupported: Slice with step %lld on a run-time "
                          "value", (long long)st[d]);
   int layout = qoNatural(x);
   int64_t pb[QO_MAX_RANK], pd[QO_MAX_RANK];

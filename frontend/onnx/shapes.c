@@ -23,18 +23,36 @@ static qoValue *newConst(qoImporter *imp, const Onnx__NodeProto *n, size_t idx,
     qoFail(imp, "missing output #%zu", idx);
     return NULL;
   }
+  if (qoCheckShape(imp, rank, dims, n->output[idx]) < 0)
+    return NULL;
+  int64_t cnt = qoNumElements(rank, dims), in = 0;
+  for (size_t k = 0; k < n->n_input; ++k) {
+    const qoValue *x = n->input[k][0] ? qoLookup(imp, n->input[k]) : NULL;
+    in += x ? qoNumElements(x->rank, x->dims) : 0;
+  }
+  if (cnt > QO_MAX_FOLD_GROWTH && cnt > in) {
+    qoUnsupported(imp, "unsupported: folding would create a constant of %lld "
+                       "elements from %lld", (long long)cnt, (long long)in);
+    return NULL;
+  }
+  if (cnt > imp->foldBudget) {
+    qoUnsupported(imp, "unsupported: the constants folded at import time "
+                       "exceed the budget of this model's size + %lld elements",
+                  (long long)QO_FOLD_BUDGET);
+    return NULL;
+  }
+  imp->foldBudget -= cnt;
   qoValue *v = qoDefine(imp, n->output[idx], elemType, rank, dims);
   if (!v)
     return NULL;
   v->isConst = 1;
-  int64_t cnt = qoNumElements(rank, dims);
   size_t bytes = (size_t)(cnt ? cnt : 1);
   if (qoIsFloatType(elemType))
     v->f = calloc(bytes, sizeof *v->f);
   else
     v->i = calloc(bytes, sizeof *v->i);
   if (!v->f && !v->i) {
-    qoFail(imp, "out of memory");
+    qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     return NULL;
   }
   return v;
@@ -48,7 +66,7 @@ static void setFrom(qoValue *out, int64_t o, const qoValue *in, int64_t k) {
   if (out->f)
     out->f[o] = in->f ? in->f[k] : (float)in->i[k];
   else
-    out->i[o] = in->i ? in->i[k] : (int64_t)in->f[k];
+    out->i[o] = in->i ? in->i[k] : qoF2I(in->f[k]);
 }
 
 /* Linear index into `in` (right-aligned, broadcast) for output index `o`. */
@@ -127,7 +145,7 @@ static int foldBinary(qoImporter *imp, const Onnx__NodeProto *n, qoValue *a,
         r = x < y ? x : y;
       out->f[o] = (float)r;
     } else {
-      int64_t x = a->i[ia], y = b->i ? b->i[ib] : (int64_t)b->f[ib], r;
+      int64_t x = a->i[ia], y = b->i ? b->i[ib] : qoF2I(b->f[ib]), r;
       if (!strcmp(op, "Add"))
         r = (int64_t)((uint64_t)x + (uint64_t)y);
       else if (!strcmp(op, "Sub"))
@@ -139,7 +157,7 @@ static int foldBinary(qoImporter *imp, const Onnx__NodeProto *n, qoValue *a,
           return qoFail(imp, "integer division by zero in shape arithmetic");
         r = x / y;
       } else if (!strcmp(op, "Pow"))
-        r = (int64_t)pow((double)x, (double)y);
+        r = qoF2I(pow((double)x, (double)y));
       else if (!strcmp(op, "Max"))
         r = x > y ? x : y;
       else
@@ -209,7 +227,7 @@ static int foldGather(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
     return qoFail(imp, "Gather indices must be integers");
   int rank = x->rank - 1 + ind->rank;
   if (rank > QO_MAX_RANK)
-    return qoFail(imp, "unsupported: Gather result rank %d", rank);
+    return qoUnsupported(imp, "unsupported: Gather result rank %d", rank);
   int64_t dims[QO_MAX_RANK];
   int r = 0;
   for (int d = 0; d < axis; ++d)
@@ -418,7 +436,7 @@ static int foldConstant(qoImporter *imp, const Onnx__NodeProto *n) {
       v->i[k] = scalar ? a->i : a->ints[k];
     return 1;
   }
-  return qoFail(imp, "unsupported: Constant without a tensor, float or int "
+  return qoUnsupported(imp, "unsupported: Constant without a tensor, float or int "
                      "value");
 }
 
@@ -471,9 +489,9 @@ static int foldRange(qoImporter *imp, const Onnx__NodeProto *n, qoValue **in) {
   if (d == 0)
     return qoFail(imp, "Range delta is 0");
   double c = ceil((l - s) / d);
+  if (c != c || c > (double)((int64_t)1 << 28))
+    return qoUnsupported(imp, "unsupported: Range of %g elements", c);
   int64_t cnt = c > 0 ? (int64_t)c : 0;
-  if (cnt > ((int64_t)1 << 28))
-    return qoFail(imp, "Range is too long");
   qoValue *out = newConst(imp, n, 0, in[0]->elemType, 1, &cnt);
   if (!out)
     return -1;
@@ -481,7 +499,7 @@ static int foldRange(qoImporter *imp, const Onnx__NodeProto *n, qoValue **in) {
     if (out->f)
       out->f[k] = (float)(s + (double)k * d);
     else
-      out->i[k] = in[0]->i[0] + k * in[2]->i[0];
+      out->i[k] = (int64_t)((uint64_t)in[0]->i[0] + (uint64_t)k * (uint64_t)in[2]->i[0]);
   }
   return 1;
 }
@@ -489,7 +507,7 @@ static int foldRange(qoImporter *imp, const Onnx__NodeProto *n, qoValue **in) {
 static int foldCast(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x) {
   int to = (int)qoAttrInt(n, "to", 0);
   if (!qoIsFloatType(to) && !qoIsIntType(to))
-    return qoFail(imp, "unsupported: Cast to %s", qoTypeName(to));
+    return qoUnsupported(imp, "unsupported: Cast to %s", qoTypeName(to));
   qoValue *out = newConst(imp, n, 0, to, x->rank, x->dims);
   if (!out)
     return -1;
@@ -499,7 +517,7 @@ static int foldCast(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x) {
     else if (to == T_BOOL)
       out->i[o] = getD(x, o) != 0;
     else
-      out->i[o] = x->i ? x->i[o] : (int64_t)x->f[o];
+      out->i[o] = x->i ? x->i[o] : qoF2I(x->f[o]);
   }
   return 1;
 }

@@ -2,10 +2,16 @@
  *
  * Initializers and Constant values become import-time constants: float
  * types are kept as f32, integer and bool types as int64. Both raw_data
- * (little-endian) and the typed repeated fields are accepted; anything the
- * f32 function cannot represent is an "unsupported" error. */
+ * (little-endian), the typed repeated fields and external data files
+ * (inside the model's folder) are accepted; anything the f32 function cannot
+ * represent is an "unsupported" error. The data a shape claims must be
+ * present (and, for typed fields, in the dtype's range) before any memory is
+ * allocated for it. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -53,93 +59,197 @@ static int64_t rawInt(const uint8_t *p, int t, int64_t k) {
   }
 }
 
-static int decodeFloats(qoImporter *imp, const Onnx__TensorProto *t,
-                        int64_t n, float *out, const char *name) {
-  int dt = t->data_type;
-  if (t->has_raw_data) {
-    if ((int64_t)t->raw_data.len != n * elemSize(dt))
-      return qoFail(imp, "tensor '%s': raw_data has %zu bytes, expected %lld",
-                    name, t->raw_data.len, (long long)(n * elemSize(dt)));
-    for (int64_t k = 0; k < n; ++k) {
-      if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-        uint32_t u = rawInt(t->raw_data.data, ONNX__TENSOR_PROTO__DATA_TYPE__UINT32, k);
-        memcpy(&out[k], &u, 4);
-      } else {
-        uint64_t u = (uint64_t)rawInt(t->raw_data.data, ONNX__TENSOR_PROTO__DATA_TYPE__UINT64, k);
-        double d;
-        memcpy(&d, &u, 8);
-        out[k] = (float)d;
-      }
+/* Converts n elements of little-endian raw data of type dt. */
+static void rawToFloats(const uint8_t *raw, int dt, int64_t n, float *out) {
+  for (int64_t k = 0; k < n; ++k) {
+    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+      uint32_t u = (uint32_t)rawInt(raw, ONNX__TENSOR_PROTO__DATA_TYPE__UINT32, k);
+      memcpy(&out[k], &u, 4);
+    } else {
+      uint64_t u = (uint64_t)rawInt(raw, ONNX__TENSOR_PROTO__DATA_TYPE__UINT64, k);
+      double d;
+      memcpy(&d, &u, 8);
+      out[k] = (float)d;
     }
-    return 0;
   }
-  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-    if ((int64_t)t->n_float_data != n)
-      return qoFail(imp, "tensor '%s' has %zu float_data values, expected %lld",
-                    name, t->n_float_data, (long long)n);
-    if (n)
-      memcpy(out, t->float_data, (size_t)n * sizeof *out);
-    return 0;
+}
+
+/* Number of values in the typed field that holds elements of type dt. */
+static size_t typedCount(const Onnx__TensorProto *t, int dt) {
+  switch (dt) {
+  case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+    return t->n_float_data;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+    return t->n_double_data;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    return t->n_int64_data;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+    return t->n_uint64_data;
+  default:
+    return t->n_int32_data;
   }
-  if ((int64_t)t->n_double_data != n)
-    return qoFail(imp, "tensor '%s' has %zu double_data values, expected %lld",
-                  name, t->n_double_data, (long long)n);
-  for (int64_t k = 0; k < n; ++k)
-    out[k] = (float)t->double_data[k];
+}
+
+/* Range of the values int32_data may hold for type dt. */
+static void int32Range(int dt, int64_t *lo, int64_t *hi) {
+  switch (dt) {
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: *lo = -128, *hi = 127; return;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8: *lo = 0, *hi = 255; return;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: *lo = -32768, *hi = 32767; return;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: *lo = 0, *hi = 65535; return;
+  default: *lo = INT32_MIN, *hi = INT32_MAX; return;
+  }
+}
+
+/* Copies the typed field into out (f or i, n elements, count checked). */
+static int typedValues(qoImporter *imp, const Onnx__TensorProto *t, int dt,
+                       int64_t n, float *f, int64_t *i, const char *name) {
+  int64_t lo, hi;
+  int32Range(dt, &lo, &hi);
+  for (int64_t k = 0; k < n; ++k) {
+    switch (dt) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: f[k] = t->float_data[k]; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: f[k] = (float)t->double_data[k]; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: i[k] = t->int64_data[k]; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+      i[k] = (int64_t)t->uint64_data[k];
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: i[k] = t->int32_data[k] != 0; break;
+    default:
+      if (t->int32_data[k] < lo || t->int32_data[k] > hi)
+        return qoFail(imp, "tensor '%s': value %d is out of range for %s", name,
+                      (int)t->int32_data[k], qoTypeName(dt));
+      i[k] = t->int32_data[k];
+    }
+  }
   return 0;
 }
 
-static int decodeInts(qoImporter *imp, const Onnx__TensorProto *t, int64_t n,
-                      int64_t *out, const char *name) {
-  int dt = t->data_type;
-  if (t->has_raw_data) {
-    if ((int64_t)t->raw_data.len != n * elemSize(dt))
-      return qoFail(imp, "tensor '%s': raw_data has %zu bytes, expected %lld",
-                    name, t->raw_data.len, (long long)(n * elemSize(dt)));
-    for (int64_t k = 0; k < n; ++k)
-      out[k] = rawInt(t->raw_data.data, dt, k);
-    return 0;
+/* Parses a non-negative decimal external-data offset/length. */
+static int parseSize(const char *s, int64_t *out) {
+  int64_t v = 0;
+  if (!*s)
+    return -1;
+  for (; *s; ++s) {
+    if (*s < '0' || *s > '9' || v > (INT64_MAX - (*s - '0')) / 10)
+      return -1;
+    v = v * 10 + (*s - '0');
   }
-  size_t have;
-  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
-    have = t->n_int64_data;
-  else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT32 ||
-           dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64)
-    have = t->n_uint64_data;
-  else
-    have = t->n_int32_data;
-  if ((int64_t)have != n)
-    return qoFail(imp, "tensor '%s' has %zu integer values, expected %lld",
-                  name, have, (long long)n);
-  for (int64_t k = 0; k < n; ++k) {
-    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
-      out[k] = t->int64_data[k];
-    else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT32 ||
-             dt == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64)
-      out[k] = (int64_t)t->uint64_data[k];
-    else
-      out[k] = dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? t->int32_data[k] != 0
-                                                         : t->int32_data[k];
-  }
+  *out = v;
   return 0;
+}
+
+/* Whether `loc` is a relative path without '..' components. */
+static int safeLocation(const char *loc) {
+  if (!*loc || loc[0] == '/')
+    return 0;
+  for (const char *p = loc; *p;) {
+    const char *e = strchr(p, '/');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == 2 && p[0] == '.' && p[1] == '.')
+      return 0;
+    p += len + (e != NULL);
+  }
+  return 1;
+}
+
+/* Reads the `need` bytes of external data of tensor `t` (data_location
+ * EXTERNAL: location / offset / length entries) into a malloc'd *out. The
+ * file must resolve (symlinks included) to a path inside imp->baseDir, and
+ * hold the bytes before anything is allocated. */
+static int readExternal(qoImporter *imp, const Onnx__TensorProto *t,
+                        const char *name, int64_t need, uint8_t **out) {
+  *out = NULL;
+  if (!imp->baseDir)
+    return qoUnsupported(imp, "unsupported: tensor '%s' uses external data, "
+                              "which needs the model's folder (refused when "
+                              "importing from memory)", name);
+  const char *loc = NULL;
+  int64_t offset = 0, length = -1;
+  for (size_t k = 0; k < t->n_external_data; ++k) {
+    const Onnx__StringStringEntryProto *e = t->external_data[k];
+    const char *key = e->key ? e->key : "", *val = e->value ? e->value : "";
+    if (!strcmp(key, "location"))
+      loc = val;
+    else if (!strcmp(key, "offset") && parseSize(val, &offset) < 0)
+      return qoFail(imp, "tensor '%s': bad external data offset '%s'", name, val);
+    else if (!strcmp(key, "length") && parseSize(val, &length) < 0)
+      return qoFail(imp, "tensor '%s': bad external data length '%s'", name, val);
+  }
+  if (!loc)
+    return qoFail(imp, "tensor '%s' uses external data without a location", name);
+  if (!safeLocation(loc))
+    return qoFail(imp, "tensor '%s': external data location '%s' is refused "
+                       "(it must be a relative path inside the model's folder, "
+                       "without '..')", name, loc);
+  if (length >= 0 && length != need)
+    return qoFail(imp, "tensor '%s': external data length %lld does not match "
+                       "the %lld bytes of its shape", name, (long long)length,
+                  (long long)need);
+  qoBuf p = {0};
+  qoBufPrintf(&p, "%s/%s", imp->baseDir, loc);
+  char *path = qoBufTake(&p);
+  char *real = path ? realpath(path, NULL) : NULL;
+  char *base = real ? realpath(imp->baseDir, NULL) : NULL;
+  int rc = 0;
+  FILE *f = NULL;
+  struct stat st;
+  size_t bl = base ? strlen(base) : 0;
+  if (!path) {
+    rc = qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
+  } else if (!real || !base) {
+    rc = qoFailStatus(imp, QO_ONNX_IO, "tensor '%s': cannot open external data "
+                      "file '%s': %s", name, path, strerror(errno));
+  } else if (strncmp(real, base, bl) != 0 ||
+             (real[bl] != '/' && !(bl == 1 && base[0] == '/'))) {
+    rc = qoFail(imp, "tensor '%s': external data location '%s' is refused (it "
+                     "resolves to '%s', outside the model's folder)", name, loc,
+                real);
+  } else if (!(f = fopen(real, "rb")) || fstat(fileno(f), &st) != 0 ||
+             !S_ISREG(st.st_mode)) {
+    rc = qoFailStatus(imp, QO_ONNX_IO, "tensor '%s': cannot read external data "
+                      "file '%s'", name, path);
+  } else if (st.st_size < offset || st.st_size - offset < need) {
+    rc = qoFail(imp, "tensor '%s': external data file '%s' has %lld bytes, "
+                     "the tensor needs %lld at offset %lld", name, path,
+                (long long)st.st_size, (long long)need, (long long)offset);
+  } else if (!(*out = malloc(need ? (size_t)need : 1))) {
+    rc = qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
+  } else if (fseeko(f, (off_t)offset, SEEK_SET) != 0 ||
+             fread(*out, 1, (size_t)need, f) != (size_t)need) {
+    rc = qoFailStatus(imp, QO_ONNX_IO, "tensor '%s': cannot read external "
+                      "data file '%s'", name, path);
+  }
+  if (f)
+    fclose(f);
+  if (rc < 0) {
+    free(*out);
+    *out = NULL;
+  }
+  free(path);
+  free(real);
+  free(base);
+  return rc;
 }
 
 int qoDecodeTensor(qoImporter *imp, const Onnx__TensorProto *t,
                    const char *name, qoValue *out) {
   int dt = t->has_data_type ? t->data_type : 0;
-  if (t->has_data_location &&
-      t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-    return qoFail(imp, "unsupported: tensor '%s' uses external data", name);
+  int external = t->has_data_location &&
+                 t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (t->segment)
-    return qoFail(imp, "unsupported: segmented tensor '%s'", name);
+    return qoUnsupported(imp, "unsupported: segmented tensor '%s'", name);
   if (!qoIsFloatType(dt) && !qoIsIntType(dt))
-    return qoFail(imp, "unsupported: %s tensor '%s'", qoTypeName(dt), name);
+    return qoUnsupported(imp, "unsupported: %s tensor '%s'", qoTypeName(dt), name);
   if (t->n_dims > QO_MAX_RANK)
-    return qoFail(imp, "unsupported: tensor '%s' has rank %zu", name,
+    return qoUnsupported(imp, "unsupported: tensor '%s' has rank %zu", name,
                   t->n_dims);
   int64_t n = 1;
   for (size_t k = 0; k < t->n_dims; ++k) {
-    if (t->dims[k] < 0 || (t->dims[k] && n > QO_MAX_CONST_ELEMS / t->dims[k]))
+    if (t->dims[k] < 0 || t->dims[k] > QO_MAX_DIM ||
+        (t->dims[k] && n > QO_MAX_CONST_ELEMS / t->dims[k]))
       return qoFail(imp, "tensor '%s' has an invalid or too large shape",
                     name);
     n *= t->dims[k];
@@ -148,14 +258,39 @@ int qoDecodeTensor(qoImporter *imp, const Onnx__TensorProto *t,
   out->elemType = dt;
   out->rank = (int)t->n_dims;
   out->isConst = 1;
-  if (qoIsFloatType(dt)) {
-    out->f = malloc((size_t)(n ? n : 1) * sizeof *out->f);
-    return out->f ? decodeFloats(imp, t, n, out->f, name)
-                  : qoFail(imp, "out of memory");
+  /* The data must be present before anything is allocated for it. */
+  int64_t bytes = n * elemSize(dt);
+  const uint8_t *raw = NULL;
+  uint8_t *ext = NULL;
+  if (external) {
+    if (readExternal(imp, t, name, bytes, &ext) < 0)
+      return -1;
+    raw = ext;
+  } else if (t->has_raw_data) {
+    if ((int64_t)t->raw_data.len != bytes)
+      return qoFail(imp, "tensor '%s': raw_data has %zu bytes, expected %lld",
+                    name, t->raw_data.len, (long long)bytes);
+    raw = t->raw_data.data;
+  } else if ((int64_t)typedCount(t, dt) != n) {
+    return qoFail(imp, "tensor '%s' has %zu values, its shape needs %lld",
+                  name, typedCount(t, dt), (long long)n);
   }
-  out->i = malloc((size_t)(n ? n : 1) * sizeof *out->i);
-  return out->i ? decodeInts(imp, t, n, out->i, name)
-                : qoFail(imp, "out of memory");
+  int rc = 0;
+  if (qoIsFloatType(dt))
+    out->f = malloc((size_t)(n ? n : 1) * sizeof *out->f);
+  else
+    out->i = malloc((size_t)(n ? n : 1) * sizeof *out->i);
+  if (!out->f && !out->i)
+    rc = qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
+  else if (raw && out->f)
+    rawToFloats(raw, dt, n, out->f);
+  else if (raw)
+    for (int64_t k = 0; k < n; ++k)
+      out->i[k] = rawInt(raw, dt, k);
+  else
+    rc = typedValues(imp, t, dt, n, out->f, out->i, name);
+  free(ext);
+  return rc;
 }
 
 qoValue *qoValueFromTensor(qoImporter *imp, const Onnx__TensorProto *t,
@@ -227,7 +362,7 @@ void qoAttrString(const Onnx__NodeProto *n, const char *name, const char *dflt,
 int qoConstInts(qoImporter *imp, qoValue *v, int64_t *out, int cap,
                 const char *what) {
   if (!v->isConst)
-    return qoFail(imp, "unsupported: %s ('%s') must be a constant", what,
+    return qoUnsupported(imp, "unsupported: %s ('%s') must be a constant", what,
                   v->name);
   if (!v->i)
     return qoFail(imp, "%s ('%s') must be an integer tensor", what, v->name);
@@ -241,7 +376,7 @@ int qoConstInts(qoImporter *imp, qoValue *v, int64_t *out, int cap,
 
 int qoConstFloat(qoImporter *imp, qoValue *v, float *out, const char *what) {
   if (!v->isConst)
-    return qoFail(imp, "unsupported: %s ('%s') must be a constant", what,
+    return qoUnsupported(imp, "unsupported: %s ('%s') must be a constant", what,
                   v->name);
   if (qoNumElements(v->rank, v->dims) != 1)
     return qoFail(imp, "%s ('%s') must have exactly one element", what,

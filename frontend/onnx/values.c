@@ -49,18 +49,14 @@ static int grow(qoImporter *imp) {
 qoValue *qoDefine(qoImporter *imp, const char *name, int elemType, int rank,
                   const int64_t *dims) {
   if (rank < 0 || rank > QO_MAX_RANK) {
-    qoFail(imp, "unsupported: rank %d of '%s' (at most %d)", rank, name,
+    qoUnsupported(imp, "unsupported: rank %d of '%s' (at most %d)", rank, name,
            QO_MAX_RANK);
     return NULL;
   }
-  for (int i = 0; i < rank; ++i) {
-    if (dims[i] < 0) {
-      qoFail(imp, "negative dimension in the shape of '%s'", name);
-      return NULL;
-    }
-  }
+  if (qoCheckShape(imp, rank, dims, name) < 0)
+    return NULL;
   if ((imp->numValues + 1) * 10 > imp->capValues * 7 && !grow(imp)) {
-    qoFail(imp, "out of memory");
+    qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     return NULL;
   }
   qoValue **s = slot(imp->values, imp->capValues, name);
@@ -72,7 +68,7 @@ qoValue *qoDefine(qoImporter *imp, const char *name, int elemType, int rank,
   char *copy = v ? strdup(name) : NULL;
   if (!copy) {
     free(v);
-    qoFail(imp, "out of memory");
+    qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
     return NULL;
   }
   v->name = copy;
@@ -136,13 +132,32 @@ const char *qoTypeName(int t) {
   return "unknown";
 }
 
+/* The node of the graph that outputs `name`, or NULL. */
+static const Onnx__NodeProto *producer(const qoImporter *imp, const char *name) {
+  const Onnx__GraphProto *g = imp->graph;
+  for (size_t k = 0; g && k < g->n_node; ++k)
+    for (size_t j = 0; j < g->node[k]->n_output; ++j)
+      if (!strcmp(g->node[k]->output[j], name))
+        return g->node[k];
+  return NULL;
+}
+
 qoValue *qoOptInput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx) {
   if (idx >= n->n_input || !n->input[idx][0])
     return NULL;
   qoValue *v = qoLookup(imp, n->input[idx]);
-  if (!v)
+  if (v)
+    return v;
+  const Onnx__NodeProto *p = producer(imp, n->input[idx]);
+  if (p == n)
+    qoFail(imp, "input '%s' is this node's own output (a cycle)", n->input[idx]);
+  else if (p)
+    qoFail(imp, "input '%s' is produced by node '%s' later in the graph (a cycle, "
+                "or nodes not in topological order)", n->input[idx],
+           p->name && *p->name ? p->name : p->op_type ? p->op_type : "?");
+  else
     qoFail(imp, "input '%s' is not defined before its use", n->input[idx]);
-  return v;
+  return NULL;
 }
 
 qoValue *qoInput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx) {
@@ -160,7 +175,7 @@ qoValue *qoOutput(qoImporter *imp, const Onnx__NodeProto *n, size_t idx,
     return NULL;
   }
   if (qoNumElements(rank, dims) == 0) {
-    qoFail(imp, "unsupported: output '%s' has zero elements", n->output[idx]);
+    qoUnsupported(imp, "unsupported: output '%s' has zero elements", n->output[idx]);
     return NULL;
   }
   return qoDefine(imp, n->output[idx], ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT,
@@ -191,7 +206,7 @@ int qoAxis(qoImporter *imp, int64_t axis, int rank, const char *what) {
 static int emitConstIn(qoImporter *imp, const qoValue *v, int rank,
                        const int64_t *dims, int layout) {
   if (!v->f)
-    return qoFail(imp, "unsupported: %s tensor '%s' used as a run-time value",
+    return qoUnsupported(imp, "unsupported: %s tensor '%s' used as a run-time value",
                   qoTypeName(v->elemType), v->name);
   int pad = rank - v->rank; /* leading 1-dims added by qoUseRanked */
   int wAxis = v->wq && v->wq->n > 1 ? v->wq->axis + pad : 0;
@@ -200,7 +215,7 @@ static int emitConstIn(qoImporter *imp, const qoValue *v, int rank,
   int64_t n = qoNumElements(rank, dims);
   float *t = malloc((size_t)n * sizeof *t);
   if (!t)
-    return qoFail(imp, "out of memory");
+    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
   int64_t N = dims[0], C = dims[1], H = dims[2], W = dims[3], o = 0;
   for (int64_t a = 0; a < N; ++a)
     for (int64_t h = 0; h < H; ++h)
@@ -218,7 +233,7 @@ int qoUse(qoImporter *imp, qoValue *v, int layout) {
   if (!v)
     return -1;
   if (!v->isConst && !qoIsFloatType(v->elemType))
-    return qoFail(imp, "unsupported: %s value '%s' used by a float operator "
+    return qoUnsupported(imp, "unsupported: %s value '%s' used by a float operator "
                        "(integer tensors are only taken by the quantization "
                        "operators)", qoTypeName(v->elemType), v->name);
   if (v->rank != 4)
