@@ -13,12 +13,18 @@
  * re-serialized with the test data's values as initializers before import
  * (they must then be equal in every data set). Data tensors stay inputs.
  *
- * A test is "unsupported" when the importer says so (message starting with
- * "unsupported") or its inputs are of a dtype quant-opt models do not take;
- * those are listed by name, never skipped silently. Every other problem is a
- * failure and makes the exit code non-zero. Prints
+ * A test is "unsupported" when the importer says so (its status is
+ * QO_ONNX_UNSUPPORTED) or its inputs are of a dtype quant-opt models do not
+ * take; those are listed by name, never skipped silently. Every other problem
+ * is a failure and makes the exit code non-zero. Prints
  *   onnx-conformance: N passed, M failed, K unsupported
- * Usage: qo-onnx-conformance [--verbose] [--print-ir] [--filter SUBSTR] <data-dir>...
+ * Usage: qo-onnx-conformance [--verbose] [--print-ir] [--filter SUBSTR]
+ *            [--expect-pass FILE | --update-pinned FILE] <data-dir>...
+ * Tests are named <data-dir basename>/<test>, e.g. node/test_abs.
+ * --expect-pass FILE: the pinned list (one name per line, sorted); a pinned
+ * test that fails or turns unsupported is named and fails the run; a passing
+ * test not in the list is reported (add it with --update-pinned), not failed.
+ * --update-pinned FILE: writes the sorted names of the passing tests there.
  * (--print-ir prints each imported model's MLIR, after freezing, for tests.) */
 #include "quant-opt/compiler.h"
 #include "quant-opt/onnx.h"
@@ -371,14 +377,15 @@ static Result runTest(const char *dir, char *why, size_t whyLen) {
     free(sets);
     return unsup ? R_UNSUPPORTED : R_FAIL;
   }
-  char *text = qoOnnxImportBufferToText(model, mlen, path, &opts, &err);
+  char *text = NULL;
+  qoOnnxStatus st = qoOnnxImportBuffer(model, mlen, path, dir, &opts, &text, &err);
   free(model);
-  if (!text) {
+  if (st != QO_ONNX_OK) {
     const char *m = err ? err : "import failed";
     const char *e = strstr(m, "error: ");
     const char *msg = e ? e + 7 : m;
     snprintf(why, whyLen, "%s", msg);
-    Result r = strstr(msg, "unsupported") ? R_UNSUPPORTED : R_FAIL;
+    Result r = st == QO_ONNX_UNSUPPORTED ? R_UNSUPPORTED : R_FAIL;
     free(err);
     for (int i = 0; i < ndata; ++i) free(sets[i]);
     free(sets);
@@ -499,12 +506,85 @@ done:
   return res;
 }
 
+typedef struct Outcome {
+  char *name; /* <data-dir basename>/<test> */
+  Result result;
+  char *why;
+} Outcome;
+
+static int cmpOutcome(const void *a, const void *b) {
+  return strcmp(((const Outcome *)a)->name, ((const Outcome *)b)->name);
+}
+
+static const Outcome *findOutcome(const Outcome *o, int n, const char *name) {
+  Outcome key = {(char *)name, R_PASS, NULL};
+  return bsearch(&key, o, (size_t)n, sizeof *o, cmpOutcome);
+}
+
+/* Checks the outcomes against the pinned list in `path`; returns the number
+ * of pinned tests that no longer pass (-1 if the list cannot be read). */
+static int checkPinned(const char *path, const Outcome *o, int n) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "qo-onnx-conformance: error: cannot read '%s'\n", path);
+    return -1;
+  }
+  int lost = 0, pinned = 0;
+  char line[1024];
+  char **names = NULL;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\r\n")] = 0;
+    if (!line[0] || line[0] == '#') continue;
+    names = realloc(names, sizeof *names * (size_t)(pinned + 1));
+    names[pinned++] = strdup(line);
+    const Outcome *r = findOutcome(o, n, line);
+    if (!r) {
+      printf("PINNED TEST GONE %s: not found in the test data\n", line);
+      ++lost;
+    } else if (r->result != R_PASS) {
+      printf("PINNED TEST %s %s: %s\n", r->result == R_FAIL ? "FAILS" : "TURNED UNSUPPORTED",
+             line, r->why);
+      ++lost;
+    }
+  }
+  fclose(f);
+  int fresh = 0;
+  for (int i = 0; i < n; ++i) {
+    if (o[i].result != R_PASS) continue;
+    int known = 0;
+    for (int k = 0; k < pinned && !known; ++k) known = !strcmp(names[k], o[i].name);
+    if (!known) {
+      printf("NEWLY PASSING %s (not pinned yet: rerun with --update-pinned %s)\n", o[i].name,
+             path);
+      ++fresh;
+    }
+  }
+  for (int k = 0; k < pinned; ++k) free(names[k]);
+  free(names);
+  printf("onnx-conformance: %d pinned, %d no longer passing, %d newly passing\n", pinned, lost,
+         fresh);
+  return lost;
+}
+
+static int writePinned(const char *path, const Outcome *o, int n) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "qo-onnx-conformance: error: cannot write '%s'\n", path);
+    return -1;
+  }
+  for (int i = 0; i < n; ++i)
+    if (o[i].result == R_PASS) fprintf(f, "%s\n", o[i].name);
+  return fclose(f) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   int verbose = 0;
-  const char *filter = NULL;
+  const char *filter = NULL, *expectPass = NULL, *updatePinned = NULL;
   int passed = 0, failed = 0, unsupported = 0;
   char **unsup = NULL;
   int nunsup = 0;
+  Outcome *outcomes = NULL;
+  int nout = 0;
   for (int a = 1; a < argc; ++a) {
     if (!strcmp(argv[a], "--verbose") || !strcmp(argv[a], "-v")) {
       verbose = 1;
@@ -518,12 +598,22 @@ int main(int argc, char **argv) {
       filter = argv[++a];
       continue;
     }
+    if (!strcmp(argv[a], "--expect-pass") && a + 1 < argc) {
+      expectPass = argv[++a];
+      continue;
+    }
+    if (!strcmp(argv[a], "--update-pinned") && a + 1 < argc) {
+      updatePinned = argv[++a];
+      continue;
+    }
     int n;
     char **tests = listDir(argv[a], "", &n);
     if (!tests) {
       fprintf(stderr, "qo-onnx-conformance: error: cannot list '%s'\n", argv[a]);
       return 2;
     }
+    const char *base = strrchr(argv[a], '/');
+    base = base && base[1] ? base + 1 : argv[a];
     for (int t = 0; t < n; ++t) {
       char dir[4096], model[4300];
       snprintf(dir, sizeof dir, "%s/%s", argv[a], tests[t]);
@@ -535,6 +625,12 @@ int main(int argc, char **argv) {
       }
       char why[600] = "";
       Result r = runTest(dir, why, sizeof why);
+      outcomes = realloc(outcomes, sizeof *outcomes * (size_t)(nout + 1));
+      size_t nl = strlen(base) + strlen(tests[t]) + 2;
+      outcomes[nout].name = malloc(nl);
+      snprintf(outcomes[nout].name, nl, "%s/%s", base, tests[t]);
+      outcomes[nout].result = r;
+      outcomes[nout++].why = strdup(why);
       if (r == R_PASS) {
         ++passed;
         if (verbose) printf("PASS %s\n", tests[t]);
@@ -560,5 +656,14 @@ int main(int argc, char **argv) {
   }
   free(unsup);
   printf("onnx-conformance: %d passed, %d failed, %d unsupported\n", passed, failed, unsupported);
-  return failed != 0;
+  qsort(outcomes, (size_t)nout, sizeof *outcomes, cmpOutcome);
+  int bad = failed != 0;
+  if (updatePinned && writePinned(updatePinned, outcomes, nout) == 0)
+    printf("onnx-conformance: wrote %d passing tests to %s\n", passed, updatePinned);
+  else if (updatePinned)
+    bad = 1;
+  if (expectPass && checkPinned(expectPass, outcomes, nout) != 0) bad = 1;
+  for (int i = 0; i < nout; ++i) free(outcomes[i].name), free(outcomes[i].why);
+  free(outcomes);
+  return bad;
 }
