@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(cmake ninja-build gcc g++ make
       llvm-22-dev llvm-22-tools mlir-22-tools libmlir-22-dev clang-22 lld-22 libomp-22-dev
+      libclang-rt-22-dev
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata libjson-c-dev
       dataset-fashion-mnist python3 python3-numpy)
 
