@@ -879,6 +879,45 @@ static void testTableErrors(void) {
   CHECK(strstr(msg, "missing.json") != NULL && strstr(msg, "No such file") != NULL);
 }
 
+/* The in-memory reader: the buffer need not be NUL-terminated, an embedded
+ * NUL is an error at its position, messages use the given name. */
+static void testTableBuffer(void) {
+  static const char kGood[] =
+      "{\"format\": \"quant-opt-calibration-table\", \"version\": 1, \"params\": "
+      "{\"num_bins\": 2048, \"ema_constant\": 0.01, \"percentile\": 99.99, "
+      "\"percentile_symmetric\": true, \"mean_std_n\": 3, \"kl_quant_bins\": 128, "
+      "\"mse_scheme\": {\"symmetric\": true, \"dtype\": \"int8\", \"narrow_range\": false, "
+      "\"reduce_range\": false, \"pow2_scale\": false}}, \"tensors\": [{\"id\": -3, "
+      "\"name\": \"c\", \"min\": -1, \"max\": 2, \"count\": 5, \"nan_count\": 0, "
+      "\"inf_count\": 0, " GOOD_RANGES "}]}";
+  char buf[sizeof kGood + 8];
+  memcpy(buf, kGood, sizeof kGood - 1);
+  memset(buf + sizeof kGood - 1, 'x', 8); /* no NUL after the document */
+  qrt_calib_table_t *t = NULL;
+  char msg[512] = "";
+  CHECK(qrt_calib_table_read_buffer(buf, sizeof kGood - 1, "mem.json", &t, msg, sizeof msg) ==
+        QRT_OK);
+  CHECK(t && qrt_calib_table_size(t) == 1 && qrt_calib_table_find(t, -3) &&
+        qrt_calib_table_find(t, -3)->ranges[QRT_CALIB_KL][1] == 2.0f);
+  qrt_calib_table_destroy(t);
+  t = NULL;
+  CHECK(qrt_calib_table_read_buffer(buf, sizeof kGood + 7, "mem.json", &t, msg, sizeof msg) ==
+        QRT_ERR_FORMAT);
+  CHECK(t == NULL && strcmp(msg, "mem.json: trailing characters after the JSON document") == 0);
+  buf[20] = 0;
+  CHECK(qrt_calib_table_read_buffer(buf, sizeof kGood - 1, "mem.json", &t, msg, sizeof msg) ==
+        QRT_ERR_FORMAT);
+  CHECK(t == NULL && strncmp(msg, "mem.json:1:21: invalid JSON", 27) == 0);
+  CHECK(qrt_calib_table_read_buffer("", 0, NULL, &t, msg, sizeof msg) == QRT_ERR_FORMAT);
+  CHECK(strcmp(msg, "<buffer>:1:1: invalid JSON: empty file") == 0);
+  char deep[4096];
+  memset(deep, '[', sizeof deep);
+  CHECK(qrt_calib_table_read_buffer(deep, sizeof deep, "deep.json", &t, msg, sizeof msg) ==
+        QRT_ERR_FORMAT);
+  CHECK(t == NULL && strstr(msg, "deep.json:1:") && strstr(msg, "invalid JSON"));
+  CHECK(qrt_calib_table_read_buffer(NULL, 5, "x", &t, msg, sizeof msg) == QRT_ERR_ARG);
+}
+
 static void testApiArmour(void) {
   qrt_observer_t *o = NULL;
   qrt_calib_config_t cfg;
@@ -935,6 +974,7 @@ int main(int argc, char **argv) {
   testDistributions();
   testTableRoundTrip();
   testTableErrors();
+  testTableBuffer();
   testApiArmour();
   if (failures) {
     fprintf(stderr, "qrt-calib-test: %d check(s) failed\n", failures);
