@@ -225,6 +225,8 @@ int qoImportConcat(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!first)
     return -1;
   int rank = first->rank;
+  if (rank == 0)
+    return qoFail(imp, "Concat inputs must have rank >= 1");
   int axis = qoAxis(imp, qoAttrInt(n, "axis", imp->opset < 4 ? 1 : 0), rank,
                     "axis");
   if (axis < 0)

@@ -220,6 +220,8 @@ static int foldReshapeTo(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
 
 static int foldGather(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
                       qoValue *ind) {
+  if (x->rank == 0)
+    return qoFail(imp, "Gather data must have rank >= 1");
   int axis = qoAxis(imp, qoAttrInt(n, "axis", 0), x->rank, "axis");
   if (axis < 0)
     return -1;
@@ -377,6 +379,8 @@ static int foldConcat(qoImporter *imp, const Onnx__NodeProto *n) {
   if (!first)
     return -1;
   int rank = first->rank;
+  if (rank == 0)
+    return qoFail(imp, "Concat inputs must have rank >= 1");
   int axis = qoAxis(imp, qoAttrInt(n, "axis", 0), rank, "axis");
   if (axis < 0)
     return -1;
