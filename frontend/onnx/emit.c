@@ -180,12 +180,28 @@ int qoElemOf(qoImporter *imp, int ssa) {
   return t->kind == 'x' && t->elem ? qoElem(imp, t->elem) : -1;
 }
 
+/* Takes `n` elements from the budget of constant text (a constant used by
+ * many nodes is written once per use). */
+static int spendConst(qoImporter *imp, int64_t n) {
+  if (n > imp->constBudget)
+    return qoUnsupported(imp, "unsupported: the model's constants exceed "
+                              "%lld elements when written out",
+                         (long long)QO_CONST_BUDGET);
+  imp->constBudget -= n;
+  return 0;
+}
+
 int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
                    const int64_t *dims, const int64_t *data) {
   int64_t n = qoNumElements(rank, dims);
   if (n <= 0)
     return qoUnsupported(imp, "unsupported: empty tensor constant");
   int bytes = !strcmp(elemName, "i32") ? 4 : 1;
+  int splat = 1;
+  for (int64_t i = 1; i < n && splat; ++i)
+    splat = data[i] == data[0];
+  if (spendConst(imp, splat ? 1 : n) < 0)
+    return -1;
   int e = qoElem(imp, elemName);
   if (e < 0)
     return -1;
@@ -194,9 +210,6 @@ int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
     return -1;
   qoBuf *b = &imp->body;
   qoBufPrintf(b, "    %%v%d = \"tosa.const\"() <{values = dense<", id);
-  int splat = 1;
-  for (int64_t i = 1; i < n && splat; ++i)
-    splat = data[i] == data[0];
   if (splat) {
     qoBufPrintf(b, "%lld", (long long)data[0]);
   } else {
@@ -222,19 +235,22 @@ int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
   return id;
 }
 
-/* `%vN = "tosa.const"() <{values = <attr> : T}> : () -> T` for f32 data. */
-int qoEmitConstF32(qoImporter *imp, int rank, const int64_t *dims,
-                   const float *data) {
+/* `%vN = "tosa.const"() <{values = <attr> : T}> : () -> T` for f32 data;
+ * `isSplat`: data holds one value for every element. */
+static int emitF32(qoImporter *imp, int rank, const int64_t *dims,
+                   const float *data, int isSplat) {
   int64_t n = qoNumElements(rank, dims);
   if (n <= 0)
     return qoUnsupported(imp, "unsupported: empty tensor constant");
+  if (spendConst(imp, isSplat ? 1 : n) < 0)
+    return -1;
   int id = qoNewSsa(imp, 'f', rank, dims);
   if (id < 0)
     return -1;
   qoBuf *b = &imp->body;
   qoBufPrintf(b, "    %%v%d = \"tosa.const\"() <{values = dense<", id);
   int splat = 1;
-  for (int64_t i = 1; i < n && splat; ++i)
+  for (int64_t i = 1; i < n && splat && !isSplat; ++i)
     splat = memcmp(&data[i], &data[0], 4) == 0;
   static const char hex[] = "0123456789ABCDEF";
   if (splat) {
@@ -269,21 +285,13 @@ int qoEmitConstF32(qoImporter *imp, int rank, const int64_t *dims,
   return id;
 }
 
+int qoEmitConstF32(qoImporter *imp, int rank, const int64_t *dims,
+                   const float *data) {
+  return emitF32(imp, rank, dims, data, 0);
+}
+
 int qoEmitSplatF32(qoImporter *imp, int rank, const int64_t *dims, float v) {
-  /* A one-element buffer is enough: the emitter detects the splat. */
-  int64_t n = qoNumElements(rank, dims);
-  if (n <= 0)
-    return qoUnsupported(imp, "unsupported: empty tensor constant");
-  if (n == 1)
-    return qoEmitConstF32(imp, rank, dims, &v);
-  float *tmp = malloc((size_t)n * sizeof *tmp);
-  if (!tmp)
-    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
-  for (int64_t i = 0; i < n; ++i)
-    tmp[i] = v;
-  int id = qoEmitConstF32(imp, rank, dims, tmp);
-  free(tmp);
-  return id;
+  return emitF32(imp, rank, dims, &v, 1);
 }
 
 int qoEmitConstShape(qoImporter *imp, int n, const int64_t *vals) {

@@ -517,7 +517,9 @@ qoOnnxStatus qoOnnxImportBuffer(const void *data, size_t size,
   imp.path = displayName ? displayName : "<buffer>";
   imp.baseDir = baseDir;
   imp.zpSsa = imp.shiftSsa = -1;
-  imp.foldBudget = QO_FOLD_BUDGET + (size < (size_t)QO_MAX_ELEMS ? (int64_t)size : QO_MAX_ELEMS);
+  int64_t bytes = size < (size_t)QO_MAX_ELEMS ? (int64_t)size : QO_MAX_ELEMS;
+  imp.foldBudget = QO_FOLD_BUDGET + bytes;
+  imp.constBudget = QO_CONST_BUDGET + 4 * bytes;
   Onnx__ModelProto *m = NULL;
   *text = NULL;
   if (error)

@@ -72,6 +72,9 @@ typedef struct qoSsaType {
  * model's size in bytes. */
 #define QO_MAX_FOLD_GROWTH ((int64_t)1 << 24)
 #define QO_FOLD_BUDGET ((int64_t)1 << 24)
+/* Elements of constants written into the MLIR text: QO_CONST_BUDGET plus 4
+ * per byte of the model (each weight is written once or twice). */
+#define QO_CONST_BUDGET ((int64_t)1 << 26)
 
 typedef struct qoImporter {
   const char *path;      /* display name for messages */
@@ -80,6 +83,7 @@ typedef struct qoImporter {
   char *error;           /* first error (malloc'd), NULL while all is well */
   qoOnnxStatus status;   /* what kind of error (QO_ONNX_OK while none) */
   int64_t foldBudget;    /* elements folding may still create */
+  int64_t constBudget;   /* constant elements the text may still hold */
   int64_t opset;         /* default-domain opset version */
   const Onnx__NodeProto *node; /* node being imported, for messages/locs */
   char *nodeName;        /* its display name (malloc'd) */

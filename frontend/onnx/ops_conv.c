@@ -106,12 +106,14 @@ static int windowAttrs(qoImporter *imp, const Onnx__NodeProto *n,
   return 0;
 }
 
-/* Bias of output channels [o0, o0+oc): host data or a slice of a run-time
- * value. */
+/* Bias of output channels [o0, o0+oc): host data, a slice of a run-time
+ * value, or zeros when there is none. */
 static int biasSlice(qoImporter *imp, const float *bias, qoValue *b,
                      int64_t o0, int64_t oc) {
   if (bias)
     return qoEmitConstF32(imp, 1, &oc, bias + o0);
+  if (!b)
+    return qoEmitSplatF32(imp, 1, &oc, 0.0f);
   return qoEmitSlice(imp, qoUse(imp, b, QO_ONNX), &o0, &oc);
 }
 
@@ -225,12 +227,10 @@ int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
                   (long long)wt->dims[1], (long long)group, (long long)C);
   if (b && (b->rank != 1 || b->dims[0] != O || (b->isConst && !b->f)))
     return qoFail(imp, "Conv bias must be %lld floats", (long long)O);
-  /* Host bias unless the bias is computed at run time. */
-  float *bias = b && !b->isConst ? NULL : calloc((size_t)O, sizeof *bias);
-  if (!bias && !(b && !b->isConst))
-    return qoFailStatus(imp, QO_ONNX_NOMEM, "out of memory");
-  if (bias && b)
-    memcpy(bias, b->f, (size_t)O * sizeof *bias);
+  /* Host bias when it is a constant; no bias is a zero splat (never an
+   * allocation sized by the weights' shape, which a run-time value claims
+   * without data). */
+  const float *bias = b && b->isConst ? b->f : NULL;
   int rc = 0;
   qoWindow w;
   memset(&w, 0, sizeof w);
@@ -263,7 +263,6 @@ int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
                   od);
     }
   }
-  free(bias);
   outDims[0] = N;
   outDims[1] = O;
   outDims[2] = w.out[0];

@@ -33,6 +33,12 @@ def models():
         [w.node("Conv", ["x", "k"], ["y"], "conv",
                 w.attr_ints("pads", [1 << 62, 1 << 62, 1, 1]))],
         [w.ftensor("k", [2, 2, 1, 1], [1] * 4)], [X], [Y]))
+    # Run-time weights claiming 2^39 output channels and no bias: the zero
+    # bias must not be allocated from that shape.
+    m["conv_runtime_weights"] = w.model(w.graph(
+        [w.node("Conv", ["x", "k"], ["y"], "conv")], [],
+        [("x", w.FLOAT, [1, 1, 1, 1]), ("k", w.FLOAT, [1 << 39, 1, 1, 1])],
+        [("y", w.FLOAT, [1, 1 << 39, 1, 1])]))
     # A graph input whose element count overflows int64.
     m["huge_input"] = relu_model([], [("x", w.FLOAT, [1 << 31, 1 << 31, 1 << 31])])
     # An initializer claiming 16 GB with 8 bytes of data.
