@@ -191,7 +191,10 @@ static int matmulGeneral(qoImporter *imp, const qoValue *A, const qoValue *B,
     return qoUnsupported(imp, "unsupported: MatMul result rank");
   int y;
   if (rb == 2) { /* fold A's batch into M: [1, P*M, K] x [1, K, N] */
-    int64_t a3[3] = {1, qoNumElements(nb, bs) * M, K}, b3[3] = {1, K, N};
+    int64_t rows[QO_MAX_RANK + 1];
+    memcpy(rows, bs, (size_t)nb * sizeof *bs);
+    rows[nb] = M;
+    int64_t a3[3] = {1, qoNumElements(nb + 1, rows), K}, b3[3] = {1, K, N};
     a = qoEmitReshape(imp, a, 3, a3);
     b = qoEmitReshape(imp, b, 3, b3);
   } else {

@@ -420,6 +420,8 @@ int qoImportDequantizeLinear(qoImporter *imp, const Onnx__NodeProto *n) {
       rc = qoUnsupported(imp, "unsupported: DequantizeLinear of a run-time int32 tensor");
     else if (z && z->elemType != T_I32)
       rc = qoFail(imp, "int32 DequantizeLinear needs an int32 zero point");
+    else if (n->n_output < 1 || !n->output[0][0])
+      rc = qoFail(imp, "missing output #0");
     else if (!(out = qoDefine(imp, n->output[0], T_F32, x->rank, x->dims)))
       rc = -1;
     if (rc == 0) {

@@ -197,7 +197,7 @@ int qoImportTranspose(qoImporter *imp, const Onnx__NodeProto *n) {
   size_t np;
   const int64_t *p = qoAttrInts(n, "perm", &np);
   int rank = x->rank, perm[QO_MAX_RANK], seen = 0;
-  if (p && (int)np != rank)
+  if (p && np != (size_t)rank)
     return qoFail(imp, "perm has %zu entries for rank %d", np, rank);
   int64_t dims[QO_MAX_RANK];
   for (int d = 0; d < rank; ++d) {

@@ -306,15 +306,18 @@ int qoSliceParams(qoImporter *imp, const Onnx__NodeProto *n, const qoValue *x,
       return qoFail(imp, "Slice step is 0");
     int64_t s = starts[k] < 0 ? clampI(starts[k], -len, 0) + len : starts[k];
     int64_t e = ends[k] < 0 ? clampI(ends[k], -len - 1, 0) + len : ends[k];
+    /* |step| beyond the axis takes one element (and -INT64_MIN overflows). */
+    int64_t mag = step > len ? len + 1 : step < -len ? len + 1 : step < 0 ? -step : step;
     if (step > 0) {
       s = clampI(s, 0, len);
       e = clampI(e, 0, len);
-      dims[a] = e > s ? (e - s + step - 1) / step : 0;
+      dims[a] = e > s ? (e - s - 1) / mag + 1 : 0;
     } else {
       s = clampI(s, -1, len - 1);
       e = clampI(e, -1, len - 1);
-      dims[a] = s > e ? (s - e - step - 1) / -step : 0;
+      dims[a] = s > e ? (s - e - 1) / mag + 1 : 0;
     }
+    step = step > 0 ? mag : -mag;
     b[a] = s;
     st[a] = step;
   }
@@ -347,17 +350,19 @@ static int foldTranspose(qoImporter *imp, const Onnx__NodeProto *n,
   const int64_t *p = qoAttrInts(n, "perm", &np);
   int perm[QO_MAX_RANK], rank = x->rank;
   int64_t dims[QO_MAX_RANK], strides[QO_MAX_RANK];
-  if (p && (int)np != rank)
+  if (p && np != (size_t)rank)
     return qoFail(imp, "perm has %zu entries for rank %d", np, rank);
   int seen = 0;
   for (int d = 0; d < rank; ++d) {
-    perm[d] = p ? (int)p[d] : rank - 1 - d;
-    if (perm[d] < 0 || perm[d] >= rank || (seen >> perm[d] & 1))
+    int64_t a = p ? p[d] : rank - 1 - d;
+    if (a < 0 || a >= rank || (seen >> a & 1))
       return qoFail(imp, "perm is not a permutation");
+    perm[d] = (int)a;
     seen |= 1 << perm[d];
   }
-  for (int d = rank - 1, s = 1; d >= 0; --d)
-    strides[d] = s, s *= (int)x->dims[d];
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; --d)
+    strides[d] = stride, stride *= x->dims[d];
   for (int d = 0; d < rank; ++d)
     dims[d] = x->dims[perm[d]];
   qoValue *out = newConst(imp, n, 0, x->elemType, rank, dims);

@@ -352,7 +352,8 @@ void qoAttrString(const Onnx__NodeProto *n, const char *name, const char *dflt,
   }
   if (len >= cap)
     len = cap - 1;
-  memcpy(out, src, len);
+  if (len)
+    memcpy(out, src, len);
   out[len] = '\0';
   for (size_t k = 0; k < len; ++k) /* keep messages printable */
     if ((unsigned char)out[k] < 0x20 || (unsigned char)out[k] >= 0x7f)

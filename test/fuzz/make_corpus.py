@@ -3,8 +3,9 @@
 
   make_corpus.py OUTDIR
 
-  onnx-import:  the example models, the smallest model.onnx files of Debian's
-                libonnx-testdata (node/, simple/, pytorch-*), a few
+  onnx-import:  the example models, the model.onnx files of Debian's
+                libonnx-testdata (node/, simple/, pytorch-*) that the conformance
+                test passes plus the 300 smallest others, a few
                 hand-made models (QDQ, Gemm, Conv, external data)
   npy:          every dtype, header versions 1/2/3, ranks 0..4, empty, Fortran
                 order, big-endian, truncated
@@ -42,11 +43,16 @@ def put(outdir, data, name=None):
 def onnx_seeds(out):
     for p in sorted(glob.glob(os.path.join(ROOT, "examples", "*", "model.onnx"))):
         put(out, open(p, "rb").read(), "example-" + p.split(os.sep)[-2])
+    # Every model the conformance test passes (they reach the op importers),
+    # then the smallest others.
+    pinned = set(open(os.path.join(ROOT, "test", "onnx-conformance",
+                                   "expected-pass.txt")).read().split())
     models = []
     for sub in ("node", "simple", "pytorch-operator", "pytorch-converted"):
         for p in glob.glob(os.path.join(TESTDATA, sub, "*", "model.onnx")):
-            models.append((os.path.getsize(p), p))
-    for _, p in sorted(models)[:MAX_TESTDATA_MODELS]:
+            name = sub + "/" + p.split(os.sep)[-2]
+            models.append((name not in pinned, os.path.getsize(p), p))
+    for _, _, p in sorted(models)[:len(pinned) + MAX_TESTDATA_MODELS]:
         put(out, open(p, "rb").read(), "testdata-" + p.split(os.sep)[-2])
     x = ("x", w.FLOAT, [1, 2, 4, 4])
     gemm = w.graph([w.node("Gemm", ["a", "b", "c"], ["y"], "gemm",
