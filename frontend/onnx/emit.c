@@ -12,7 +12,10 @@
 #include "internal.h"
 
 const qoSsaType *qoType(const qoImporter *imp, int ssa) {
-  return &imp->types[ssa];
+  /* Callers check ids first; an invalid one (an error already recorded)
+   * reads as an empty type rather than out of bounds. */
+  static const qoSsaType kNone;
+  return ssa >= 0 && ssa < imp->numSsa ? &imp->types[ssa] : &kNone;
 }
 
 int qoNewSsa(qoImporter *imp, char kind, int rank, const int64_t *dims) {

@@ -241,7 +241,9 @@ int qoConvCore(qoImporter *imp, const Onnx__NodeProto *n, qoValue *x,
   int id = -1;
   if (rc == 0) {
     int xin = qoCropNhwc(imp, qoUse(imp, x, QO_NHWC), &w);
-    if (group == 1) {
+    if (xin < 0) {
+      id = -1;
+    } else if (group == 1) {
       id = conv2d(imp, xin, wt, bias, b, 0, O, &w);
     } else if (group == C && wt->dims[1] == 1) {
       id = depthwise(imp, xin, wt, bias, b, &w);

@@ -39,6 +39,8 @@ int qoImportPool(qoImporter *imp, const Onnx__NodeProto *n) {
   if (qoWindowGeometry(imp, n, x->dims + 2, ceilMode, &w) < 0)
     return -1;
   int in = qoUse(imp, x, QO_NHWC);
+  if (in < 0)
+    return -1;
   if (!isMax && qoAttrInt(n, "count_include_pad", 0) &&
       (w.padBegin[0] || w.padBegin[1] || w.padEnd[0] || w.padEnd[1])) {
     /* Explicit zero padding, then a pool without leading padding. */
