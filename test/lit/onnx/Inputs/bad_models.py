@@ -39,6 +39,11 @@ def models():
         [w.node("Conv", ["x", "k"], ["y"], "conv")], [],
         [("x", w.FLOAT, [1, 1, 1, 1]), ("k", w.FLOAT, [1 << 39, 1, 1, 1])],
         [("y", w.FLOAT, [1, 1 << 39, 1, 1])]))
+    # A grouped Conv of an int8 input (the fuzzer's heap overflow).
+    m["grouped_conv_int8"] = w.model(w.graph(
+        [w.node("Conv", ["q", "k"], ["y"], "conv", w.attr_int("group", 2))],
+        [w.ftensor("k", [2, 2, 1, 1], [1] * 4)], [("q", w.INT8, [1, 4, 2, 2])],
+        [("y", w.FLOAT, [1, 2, 2, 2])]))
     # A graph input whose element count overflows int64.
     m["huge_input"] = relu_model([], [("x", w.FLOAT, [1 << 31, 1 << 31, 1 << 31])])
     # An initializer claiming 16 GB with 8 bytes of data.
