@@ -194,14 +194,15 @@ static int spendConst(qoImporter *imp, int64_t n) {
   return 0;
 }
 
-int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
-                   const int64_t *dims, const int64_t *data) {
+/* Integer tosa.const; `isSplat`: data holds one value for every element. */
+static int emitInt(qoImporter *imp, const char *elemName, int rank,
+                   const int64_t *dims, const int64_t *data, int isSplat) {
   int64_t n = qoNumElements(rank, dims);
   if (n <= 0)
     return qoUnsupported(imp, "unsupported: empty tensor constant");
   int bytes = !strcmp(elemName, "i32") ? 4 : 1;
   int splat = 1;
-  for (int64_t i = 1; i < n && splat; ++i)
+  for (int64_t i = 1; i < n && splat && !isSplat; ++i)
     splat = data[i] == data[0];
   if (spendConst(imp, splat ? 1 : n) < 0)
     return -1;
@@ -236,6 +237,16 @@ int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
   qoPrintType(b, qoType(imp, id));
   printLoc(imp);
   return id;
+}
+
+int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
+                   const int64_t *dims, const int64_t *data) {
+  return emitInt(imp, elemName, rank, dims, data, 0);
+}
+
+int qoEmitSplatInt(qoImporter *imp, const char *elemName, int rank,
+                   const int64_t *dims, int64_t v) {
+  return emitInt(imp, elemName, rank, dims, &v, 1);
 }
 
 /* `%vN = "tosa.const"() <{values = <attr> : T}> : () -> T` for f32 data;

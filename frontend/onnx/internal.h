@@ -181,6 +181,9 @@ int qoElemOf(qoImporter *imp, int ssa);
 /* Integer tosa.const (element type `elemName`: "i8" or "i32"). */
 int qoEmitConstInt(qoImporter *imp, const char *elemName, int rank,
                    const int64_t *dims, const int64_t *data);
+/* Integer splat constant: every element `v`. */
+int qoEmitSplatInt(qoImporter *imp, const char *elemName, int rank,
+                   const int64_t *dims, int64_t v);
 int qoEmitConstF32(qoImporter *imp, int rank, const int64_t *dims,
                    const float *data);
 int qoEmitSplatF32(qoImporter *imp, int rank, const int64_t *dims, float v);

@@ -725,8 +725,7 @@ int qoImportConvInteger(qoImporter *imp, const Onnx__NodeProto *n) {
     return -1;
   int xin = qoCropNhwc(imp, intOperand(imp, x, QO_NHWC, 0), &win);
   int wid = intOperand(imp, w, QO_ONNX, 1);
-  int64_t zero = 0;
-  int bid = qoEmitConstInt(imp, "i32", 1, &O, &zero);
+  int bid = qoEmitSplatInt(imp, "i32", 1, &O, 0);
   int ins[5] = {xin, wid, bid, zpConst(imp, xzp), zpConst(imp, wzp)};
   char props[256];
   qoWindowProps(&win, 1, props, sizeof props);
