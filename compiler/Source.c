@@ -176,7 +176,16 @@ MlirModule qoLoadSourceFile(MlirContext ctx, const char *path,
   if (endsWith(path, ".onnx")) {
     char *err = NULL;
     qoOnnxImportOptions dflt = {0};
-    char *text = qoOnnxImportBufferToText(data, len, path, onnxOpts ? onnxOpts : &dflt, &err);
+    /* External data initializers are read from the model's own folder. */
+    char *dir = isStdin ? NULL : strdup(path);
+    if (dir) {
+      char *slash = strrchr(dir, '/');
+      if (slash) slash[slash == dir ? 1 : 0] = 0;
+      else strcpy(dir, ".");
+    }
+    char *text = NULL;
+    qoOnnxImportBuffer(data, len, path, dir, onnxOpts ? onnxOpts : &dflt, &text, &err);
+    free(dir);
     if (!text) {
       /* The importer's message is "path: error: what": drop the prefix, the
        * diagnostic printer adds it back. */

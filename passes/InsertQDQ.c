@@ -27,7 +27,9 @@
 #include "passes/QuantUtils.h"
 #include "quant-opt/qrt_calib.h"
 
+#include <errno.h>
 #include <json-c/json.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +110,14 @@ static int setOption(Config *c, int i, const char *v, char **error) {
  * strings, booleans, or arrays of strings (joined with ','). */
 static int readConfigFile(const char *path, const char *vals[NUM_OPTS],
                           char store[NUM_OPTS][4096], char **error) {
+  /* A config is a small regular file: refuse anything else (a device such
+   * as /dev/zero would be read forever) before reading it. */
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+    *error = fmtErr("quant-insert-qdq: cannot read config '%s': %s", path,
+                    stat(path, &st) != 0 ? strerror(errno) : "not a regular file of at most 1 MB");
+    return -1;
+  }
   json_object *root = json_object_from_file(path);
   if (!root) {
     *error = fmtErr("quant-insert-qdq: cannot read config '%s': %s", path, json_util_get_last_err());
