@@ -53,8 +53,9 @@ static void initLLVM(void) {
 }
 
 /* The features every x86-64 microarchitecture level guarantees (and code
- * compiled for it may use). */
-static uint64_t levelFeatures(const char *cpu, int *known) {
+ * compiled for it may use). Other CPU names: the C API cannot list their
+ * features, so only the x86-64 baseline is checked at load time. */
+static uint64_t levelFeatures(const char *cpu) {
   const uint64_t v1 = QRT_CPU_HAS(X86_64) | QRT_CPU_HAS(CMOV) | QRT_CPU_HAS(CX8) | QRT_CPU_HAS(FXSR) |
                       QRT_CPU_HAS(MMX) | QRT_CPU_HAS(SSE) | QRT_CPU_HAS(SSE2);
   const uint64_t v2 = v1 | QRT_CPU_HAS(CX16) | QRT_CPU_HAS(SAHF) | QRT_CPU_HAS(POPCNT) |
@@ -64,12 +65,10 @@ static uint64_t levelFeatures(const char *cpu, int *known) {
                       QRT_CPU_HAS(XSAVE);
   const uint64_t v4 = v3 | QRT_CPU_HAS(AVX512F) | QRT_CPU_HAS(AVX512BW) | QRT_CPU_HAS(AVX512CD) |
                       QRT_CPU_HAS(AVX512DQ) | QRT_CPU_HAS(AVX512VL);
-  *known = 1;
   if (!strcmp(cpu, "x86-64")) return v1;
   if (!strcmp(cpu, "x86-64-v2")) return v2;
   if (!strcmp(cpu, "x86-64-v3")) return v3;
   if (!strcmp(cpu, "x86-64-v4")) return v4;
-  *known = 0;
   return v1;
 }
 
@@ -81,7 +80,6 @@ typedef struct LLVMUnit {
   LLVMModuleRef module;
   char cpu[64];       /* the LLVM CPU name */
   uint64_t required;  /* CPU features the code may use (qrt_cpu.h bits) */
-  int requiredKnown;  /* 0: a named CPU whose features quant-opt cannot list */
 } LLVMUnit;
 
 static int unitCreate(LLVMUnit *u, MlirModule lowered, char **error) {
@@ -99,12 +97,7 @@ static int unitCreate(LLVMUnit *u, MlirModule lowered, char **error) {
   char *cpu = target ? LLVMCreateMessage(target) : LLVMGetHostCPUName();
   char *features = target ? LLVMCreateMessage("") : LLVMGetHostCPUFeatures();
   snprintf(u->cpu, sizeof u->cpu, "%s", cpu);
-  if (target) {
-    u->required = levelFeatures(target, &u->requiredKnown);
-  } else {
-    u->required = qrt_cpu_parse_llvm_features(features);
-    u->requiredKnown = 1;
-  }
+  u->required = target ? levelFeatures(target) : qrt_cpu_parse_llvm_features(features);
   LLVMTargetRef llvmTarget;
   char *terr = NULL;
   int rc = 0;

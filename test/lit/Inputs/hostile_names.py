@@ -8,13 +8,15 @@ reach generated C unescaped).
                             one per line, escaped the way check_names.c prints)
 
 The ONNX model is x -> Relu -> y1, x -> Neg -> y2, x -> Abs -> y3 with hostile
-names on x, y1, y2, y3 and the nodes, written with the protobuf wire format
-directly (no onnx package)."""
+names on x, y1, y2, y3 and the nodes, written with test/lit/onnx/Inputs/onnx_wire.py
+(no onnx package)."""
 import os
-import struct
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx", "Inputs"))
+import onnx_wire as wire  # noqa: E402  (the project's protobuf wire encoder for tests)
 
 # Breaks out of a string literal into a constructor that runs at load time.
 IN = 'x",0,0,0}};int system(const char*);__attribute__((constructor))void p(void){system("touch PWNED");}//'
@@ -26,46 +28,12 @@ OUT3 = "y_int_injected_decl_include_etc_passwd"
 NODE = "n'; rm -rf / #\\\"\x01"
 
 
-def varint(v):
-    v &= (1 << 64) - 1
-    out = b""
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        out += bytes([b | (0x80 if v else 0)])
-        if not v:
-            return out
-
-
-def key(num, wt):
-    return varint((num << 3) | wt)
-
-
-def vint(num, v):
-    return key(num, 0) + varint(v)
-
-
-def ld(num, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return key(num, 2) + varint(len(data)) + data
-
-
-def value_info(name, dims):
-    shape = b"".join(ld(1, vint(1, d)) for d in dims)
-    tensor_type = vint(1, 1) + ld(2, shape)  # FLOAT
-    return ld(1, name) + ld(2, ld(1, tensor_type))
-
-
-def node(op, ins, outs, name):
-    return b"".join(ld(1, i) for i in ins) + b"".join(ld(2, o) for o in outs) + ld(3, name) + ld(4, op)
-
-
 def onnx_model():
-    graph = (ld(1, node("Relu", [IN], [OUT1], NODE + "1")) + ld(1, node("Neg", [IN], [OUT2], NODE + "2")) +
-             ld(1, node("Abs", [IN], [OUT3], NODE + "3")) + ld(2, "g") + ld(11, value_info(IN, [1, 4])) +
-             ld(12, value_info(OUT1, [1, 4])) + ld(12, value_info(OUT2, [1, 4])) + ld(12, value_info(OUT3, [1, 4])))
-    return vint(1, 8) + ld(8, ld(1, "") + vint(2, 13)) + ld(7, graph)
+    io = [(IN, wire.FLOAT, [1, 4])]
+    outs = [(o, wire.FLOAT, [1, 4]) for o in (OUT1, OUT2, OUT3)]
+    nodes = [wire.node("Relu", [IN], [OUT1], NODE + "1"), wire.node("Neg", [IN], [OUT2], NODE + "2"),
+             wire.node("Abs", [IN], [OUT3], NODE + "3")]
+    return wire.model(wire.graph(nodes, [], io, outs))
 
 
 def mlir_str(s):
