@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A small QDQ ONNX model (as ONNX Runtime's quantizer / a QAT export make
-them), written with the protobuf wire format directly (no onnx package):
+them), written with the protobuf wire format directly (onnx_wire.py; no onnx package):
 
   x (f32 1x2x4x4) -> QuantizeLinear(0.0625, 128 u8) -> DequantizeLinear
   w (int8 initializer 3x2x1x1) -> DequantizeLinear(per-axis 0: 0.5/0.25/0.125)
@@ -16,59 +16,12 @@ import struct
 import sys
 
 
-def varint(v):
-    v &= (1 << 64) - 1
-    out = b""
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        out += bytes([b | (0x80 if v else 0)])
-        if not v:
-            return out
-
-
-def key(num, wt):
-    return varint((num << 3) | wt)
-
-
-def vint(num, v):
-    return key(num, 0) + varint(v)
-
-
-def ld(num, data):
-    if isinstance(data, str):
-        data = data.encode()
-    return key(num, 2) + varint(len(data)) + data
-
-
-FLOAT, UINT8, INT8 = 1, 2, 3
-
-
-def tensor(name, dtype, dims, raw):
-    return b"".join(vint(1, d) for d in dims) + vint(2, dtype) + ld(8, name) + ld(9, raw)
-
-
-def ftensor(name, dims, vals):
-    return tensor(name, FLOAT, dims, struct.pack("<%df" % len(vals), *vals))
+from onnx_wire import FLOAT, INT8, UINT8, attr_int, ftensor, ld, node, tensor, value_info, vint
 
 
 def itensor(name, dtype, dims, vals):
     fmt = "b" if dtype == INT8 else "B"
     return tensor(name, dtype, dims, struct.pack("<%d%s" % (len(vals), fmt), *vals))
-
-
-def node(op, ins, outs, name, attrs=b""):
-    return (b"".join(ld(1, i) for i in ins) + b"".join(ld(2, o) for o in outs) +
-            ld(3, name) + ld(4, op) + attrs)
-
-
-def attr_int(name, v):
-    return ld(5, ld(1, name) + vint(3, v) + vint(20, 2))
-
-
-def value_info(name, dtype, dims):
-    shape = b"".join(ld(1, vint(1, d)) for d in dims)
-    return ld(1, name) + ld(2, ld(1, vint(1, dtype) + ld(2, shape)))
 
 
 XS, XZ = 0.0625, 128
